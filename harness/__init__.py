@@ -1,0 +1,21 @@
+"""Notebook-based fixture kit for AlgaPSA Workflow Runtime V2.
+
+In a fixture notebook::
+
+    import harness
+    fx = harness.open_fixture(fixture_dir)
+    fx.post_event({...})
+    run = fx.wait_for_run()
+    harness.expect.equal(run["status"], "SUCCEEDED")
+"""
+from . import expect
+from .config import Target, resolve_target
+from .db import Database
+from .errors import ConfigError, FixtureError, HarnessError, HttpError, RunTimeout, TargetUnreachable
+from .fixture import Fixture, open_fixture
+from .http import AlgaClient
+
+__all__ = [
+    "AlgaClient", "ConfigError", "Database", "Fixture", "FixtureError", "HarnessError", "HttpError",
+    "RunTimeout", "Target", "TargetUnreachable", "expect", "open_fixture", "resolve_target",
+]

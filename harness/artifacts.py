@@ -1,0 +1,60 @@
+"""Failure artifacts: one folder per failed fixture execution, with every secret scrubbed."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+REDACTED = "[REDACTED]"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret (longest first) with ``[REDACTED]``."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def failure_dir(root: str | Path, test_id: str, run_id: str | None = None, now: datetime | None = None) -> Path:
+    """``<root>/workflow-harness/<testId>/<timestamp>[-<runId>]/``, created fresh."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S.%fZ")
+    name = f"{stamp}-{run_id}" if run_id else stamp
+    path = Path(root) / "workflow-harness" / _SAFE.sub("_", test_id) / _SAFE.sub("_", name)
+    path.mkdir(parents=True, exist_ok=False)
+    return path
+
+
+def write_failure_artifacts(folder: Path, *, notebook_text: str | None, context: dict[str, Any],
+                            error_text: str, export: dict[str, Any], secrets: Iterable[str]) -> list[Path]:
+    """Write the four failure files into ``folder`` and return their paths."""
+    secrets = list(secrets)
+    files = {
+        "failure.ipynb": notebook_text if notebook_text is not None else json.dumps(
+            {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
+        "failure.context.json": json.dumps(context, indent=2, default=str),
+        "failure.error.txt": error_text if error_text.endswith("\n") else error_text + "\n",
+        "failure.workflow-export.json": json.dumps(export, indent=2, default=str),
+    }
+    written = []
+    for name, text in files.items():
+        path = folder / name
+        path.write_text(redact(text, secrets), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal colour codes (IPython tracebacks are coloured)."""
+    return _ANSI.sub("", text)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """A reason fit for the summary line: one line, no control characters, bounded length."""
+    flat = " ".join(strip_ansi(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,45 @@
+"""Error types shared by the library, the runner and the CLI."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class HarnessError(Exception):
+    """A problem the user can fix (bad input, bad configuration, unreachable target).
+
+    The CLI prints its message as one line and exits non-zero, without a traceback.
+    """
+
+
+class FixtureError(HarnessError):
+    """The fixture folder, its bundle or its notebook is malformed."""
+
+
+class ConfigError(HarnessError):
+    """The target configuration is incomplete or inconsistent."""
+
+
+class TargetUnreachable(HarnessError):
+    """The AlgaPSA server or its database cannot be reached."""
+
+
+class HttpError(HarnessError):
+    """A non-2xx response. ``details`` is the parsed JSON body (or ``{"error": <text>}``)."""
+
+    def __init__(self, status: int, details: Any, method: str = "", url: str = "") -> None:
+        self.status = status
+        self.details = details
+        self.method = method
+        self.url = url
+        error = details.get("error") if isinstance(details, dict) else None
+        if isinstance(error, dict):  # /api/v1 envelope: {"error": {"code", "message"}}
+            error = error.get("message") or error.get("code")
+        super().__init__(f"HTTP {status}: {error or 'Request failed'}")
+
+
+class RunTimeout(HarnessError, AssertionError):
+    """No terminal workflow run appeared within the allowed time."""
+
+    def __init__(self, message: str, recent_runs: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.recent_runs = recent_runs or []

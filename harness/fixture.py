@@ -1,0 +1,250 @@
+"""The notebook-facing fixture context: ``fx = harness.open_fixture(fixture_dir)``.
+
+Opening a fixture imports its bundle, isolates it from other fixture workflows (pauses them),
+and records the trigger start time. The context then triggers work, waits for the run, reads
+steps, logs and domain tables, and runs cleanup hooks last-in-first-out.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from . import runs
+from .config import Target, redact_url, resolve_target
+from .db import Database
+from .errors import FixtureError
+from .http import AlgaClient, Response
+from .workflow import Bundle, ImportSummary, import_bundle, load_bundle
+
+CONTEXT_FILE_ENV = "HARNESS_CONTEXT_FILE"
+DEADLINE_ENV = "HARNESS_DEADLINE"  # epoch seconds when the runner interrupts the kernel
+DEADLINE_MARGIN_S = 0.5
+
+_PAUSE_OTHERS = ("UPDATE workflow_definitions SET is_paused = true "
+                 "WHERE tenant = %s AND key LIKE 'fixture.%%' AND key <> %s")
+_SET_PAUSED = "UPDATE workflow_definitions SET is_paused = %s WHERE workflow_id = %s AND tenant = %s"
+_LOOKUP = "SELECT workflow_id FROM workflow_definitions WHERE tenant = %s AND key = %s"
+
+_active: "Fixture | None" = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Fixture:
+    """State and helpers for one fixture execution (one kernel, one trigger at a time)."""
+
+    def __init__(self, fixture_dir: Path, bundle: Bundle, target: Target, api: AlgaClient, db: Database) -> None:
+        self.fixture_dir = fixture_dir
+        self.test_id = fixture_dir.name
+        self.bundle = bundle
+        self.target = target
+        self.api = api
+        self.db = db
+        self.workflow_id: str = ""
+        self.import_summary: ImportSummary | None = None
+        self.trigger_started_at: datetime = _now()
+        self.run: dict[str, Any] | None = None
+        self._cleanups: list[tuple[str, Callable[[], Any]]] = []
+        self.cleanup_errors: list[str] = []
+        self.notes: dict[str, Any] = {}
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def tenant_id(self) -> str:
+        return self.target.tenant_id
+
+    @property
+    def workflow_key(self) -> str:
+        return self.bundle.workflow_key
+
+    def marker(self, suffix: str = "") -> str:
+        """The marker text this fixture's workflow writes: ``[fixture <name>]``."""
+        return f"[fixture {self.test_id}{' ' + suffix if suffix else ''}]"
+
+    # -- setup --------------------------------------------------------------------------
+    def _install(self, *, force: bool, skip_import: bool) -> None:
+        if skip_import:
+            row = self.db.one(_LOOKUP, (self.tenant_id, self.workflow_key))
+            if not row:
+                raise FixtureError(f"--skip-import: workflow {self.workflow_key!r} is not in the database")
+            self.workflow_id = row["workflow_id"]
+        else:
+            self.import_summary = import_bundle(self.api, self.bundle, force=force)
+            self.workflow_id = self.import_summary.workflow_id
+        writer = self.db.writer()
+        writer.execute(_PAUSE_OTHERS, (self.tenant_id, self.workflow_key))
+        writer.execute(_SET_PAUSED, (self.bundle.is_paused, self.workflow_id, self.tenant_id))
+        self.mark_trigger()
+
+    def mark_trigger(self) -> datetime:
+        """Record now as the trigger start time; runs started earlier are ignored."""
+        self.trigger_started_at = _now()
+        self.run = None
+        return self.trigger_started_at
+
+    # -- triggering ---------------------------------------------------------------------
+    def post_event(self, payload: Mapping[str, Any], *, event_name: str | None = None,
+                   correlation_key: str | None = None, payload_schema_ref: str | None = None) -> Response:
+        """Post a workflow event; the event name and schema ref default to the bundle's trigger."""
+        name = event_name or self.bundle.trigger_event
+        if not name:
+            raise FixtureError("the bundle has no trigger event; pass event_name=")
+        ref = payload_schema_ref or self.bundle.payload_schema_ref
+        key = correlation_key or str(uuid.uuid4())
+        return self.api.post_event(name, payload, correlation_key=key, payload_schema_ref=ref)
+
+    # -- the run ------------------------------------------------------------------------
+    def wait_for_run(self, timeout_ms: int | None = None,
+                     input_filter: dict[str, str | None] | None = None) -> dict[str, Any]:
+        """Wait for the newest run of this workflow started since the trigger, until terminal.
+
+        Under the runner the wait ends just before the global deadline, so a missing run is
+        reported as a clear timeout rather than an interrupted kernel.
+        """
+        budget = timeout_ms or self.target.timeout_ms
+        deadline = os.environ.get(DEADLINE_ENV)
+        if deadline:
+            budget = max(1, min(budget, int((float(deadline) - time.time() - DEADLINE_MARGIN_S) * 1000)))
+        self.run = runs.wait_for_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at,
+                                     timeout_ms=budget, input_filter=input_filter)
+        return self.run
+
+    def _run_id(self) -> str:
+        if self.run is None:
+            raise FixtureError("no run yet: call fx.wait_for_run() first")
+        return self.run["run_id"]
+
+    def steps(self) -> pd.DataFrame:
+        """The current run's steps as a DataFrame."""
+        return runs.run_steps(self.db, self._run_id())
+
+    def logs(self, limit: int = 200) -> pd.DataFrame:
+        """The current run's logs as a DataFrame (newest first)."""
+        return runs.run_logs(self.db, self._run_id(), limit)
+
+    def step(self, definition_step_id: str) -> dict[str, Any] | None:
+        """The latest step row with this ``definition_step_id``, or ``None``."""
+        steps = self.steps()
+        found = steps[steps["definition_step_id"] == definition_step_id]
+        return found.iloc[-1].to_dict() if not found.empty else None
+
+    # -- cleanup ------------------------------------------------------------------------
+    def on_cleanup(self, fn: Callable[[], Any], label: str | None = None) -> Callable[[], Any]:
+        """Register ``fn`` to run after the test, last registered first, on pass and on fail."""
+        self._cleanups.append((label or getattr(fn, "__name__", "cleanup"), fn))
+        return fn
+
+    def cleanup(self) -> list[str]:
+        """Run the registered cleanup hooks (LIFO); return (and remember) their errors."""
+        errors: list[str] = []
+        while self._cleanups:
+            label, fn = self._cleanups.pop()
+            try:
+                fn()
+            except Exception as exc:  # every hook runs, whatever the others do
+                errors.append(f"cleanup {label!r} failed: {type(exc).__name__}: {exc}")
+        self.cleanup_errors.extend(errors)
+        return errors
+
+    # -- reporting ----------------------------------------------------------------------
+    def context(self) -> dict[str, Any]:
+        """Plain data describing this fixture's state, for artifacts and reports (no secrets)."""
+        run = self.run
+        if run is None and self.workflow_id:
+            run = runs.newest_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at)
+        data: dict[str, Any] = {
+            "testId": self.test_id,
+            "fixtureDir": str(self.fixture_dir),
+            "target": {"baseUrl": redact_url(self.target.base_url), "tenantId": self.tenant_id,
+                       "sandbox": self.target.is_sandbox},
+            "workflowKey": self.workflow_key,
+            "workflowId": self.workflow_id or None,
+            "importSummary": self.import_summary.raw if self.import_summary else None,
+            "triggerStartedAt": self.trigger_started_at.isoformat(),
+            "run": run,
+            "steps": [],
+            "logs": [],
+            "stepSummary": None,
+            "cleanupErrors": list(self.cleanup_errors),
+            "notes": self.notes,
+        }
+        if run is not None:
+            steps = runs.run_steps(self.db, run["run_id"])
+            data["steps"] = steps.to_dict("records")
+            data["logs"] = runs.run_logs(self.db, run["run_id"]).to_dict("records")
+            data["stepSummary"] = runs.step_summary(steps)
+        return data
+
+    def close(self) -> None:
+        self.api.close()
+        self.db.close()
+
+
+def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | None = None,
+                 tenant_id: str | None = None, timeout_ms: int | None = None, force: bool = True,
+                 skip_import: bool = False) -> Fixture:
+    """Open a fixture: resolve the target, import the bundle, pause other fixtures, mark the trigger time.
+
+    Re-opening in the same kernel first cleans up the previous fixture.
+    """
+    global _active
+    if _active is not None:
+        _active.cleanup()
+        _active.close()
+        _active = None
+    directory = Path(fixture_dir).resolve()
+    bundle = load_bundle(directory / "bundle.json")
+    target = resolve_target(base_url=base_url, tenant_id=tenant_id, timeout_ms=timeout_ms, start_sandbox=True)
+    api = AlgaClient(target)
+    db = Database(target.database_url or "")
+    fx = Fixture(directory, bundle, target, api, db)
+    _active = fx
+    fx._install(force=force, skip_import=skip_import)
+    return fx
+
+
+def active() -> Fixture | None:
+    """The fixture opened last in this kernel, if any."""
+    return _active
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return str(value)
+
+
+def teardown(context_file: str | None = None) -> None:
+    """Run by the runner in the live kernel after the last cell, on pass and on fail.
+
+    Runs cleanup hooks, then writes the fixture's context as JSON for the runner.
+    """
+    global _active
+    path = context_file or os.environ.get(CONTEXT_FILE_ENV)
+    fx = _active
+    data: dict[str, Any] = {"opened": fx is not None}
+    if fx is not None:
+        errors = fx.cleanup()
+        for line in errors:
+            print(line)
+        try:
+            data.update(fx.context())
+        except Exception:  # the context is best-effort; the cleanup result matters more
+            data["cleanupErrors"] = fx.cleanup_errors
+            data["contextError"] = traceback.format_exc(limit=3)
+        fx.close()
+        _active = None
+    if path:
+        Path(path).write_text(json.dumps(data, default=_json_default, indent=2))

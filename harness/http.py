@@ -1,0 +1,90 @@
+"""HTTP client for AlgaPSA's API, built on httpx.
+
+Adds ``Cookie``, ``x-tenant-id`` and ``x-api-key`` to every request, like AlgaPSA's own harness.
+Pass ``transport=`` (e.g. ``httpx.MockTransport``) to test without a network.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import httpx
+
+from .config import Target
+from .errors import HttpError, TargetUnreachable
+
+
+@dataclass(frozen=True)
+class Response:
+    """A successful (2xx) response. ``json`` is ``None`` when the body is not JSON."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+    json: Any
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+class AlgaClient:
+    """A small, synchronous client for the workflow and ``/api/v1`` endpoints."""
+
+    def __init__(self, target: Target, *, transport: httpx.BaseTransport | None = None,
+                 timeout_s: float = 30.0) -> None:
+        self.target = target
+        headers = {"x-tenant-id": target.tenant_id}
+        if target.cookie:
+            headers["Cookie"] = target.cookie
+        if target.api_key:
+            headers["x-api-key"] = target.api_key
+        self._http = httpx.Client(base_url=target.base_url, headers=headers, transport=transport,
+                                  timeout=timeout_s)
+
+    def request(self, method: str, path: str, *, json_body: Any = None,
+                params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None) -> Response:
+        """Send one request; raise :class:`HttpError` on a non-2xx status."""
+        try:
+            resp = self._http.request(method, path, json=json_body, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise TargetUnreachable(f"cannot reach {self.target.base_url}: {exc}") from None
+        body = _parse_json(resp.text)
+        if not 200 <= resp.status_code < 300:
+            details = body if body is not None else {"error": resp.text}
+            raise HttpError(resp.status_code, details, method, path)
+        return Response(resp.status_code, resp.headers, resp.text, body)
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Response:
+        return self.request("POST", path, json_body=body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Response:
+        return self.request("PUT", path, json_body=body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", path, **kw)
+
+    def post_event(self, event_name: str, payload: Mapping[str, Any], *, correlation_key: str,
+                   payload_schema_ref: str | None = None) -> Response:
+        """``POST /api/workflow/events`` with the envelope AlgaPSA expects."""
+        body: dict[str, Any] = {"eventName": event_name, "correlationKey": correlation_key,
+                                "payload": dict(payload)}
+        if payload_schema_ref:
+            body["payloadSchemaRef"] = payload_schema_ref
+        return self.post("/api/workflow/events", body)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "AlgaClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

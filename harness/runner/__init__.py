@@ -1,0 +1,1 @@
+"""Executing fixture notebooks: the papermill engine with teardown, and single fixture runs."""

@@ -1,0 +1,76 @@
+"""The sandbox's FastAPI application: AlgaPSA's HTTP surface over a real Postgres."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import AsyncConnectionPool
+from starlette.exceptions import HTTPException
+
+from .api import workflows
+from .auth import Caller
+from .errors import V1ApiError, WorkflowApiError
+from .payloads.registry import default_registry
+from .runtime.launcher import Executor
+
+log = logging.getLogger("harness.sandbox")
+
+
+def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, workers: int = 4,
+               pool_size: int = 10) -> FastAPI:
+    """Build the app; the pool and run executor live for the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = AsyncConnectionPool(database_url, min_size=2, max_size=pool_size, open=False,
+                                   kwargs={"autocommit": True})
+        await pool.open(wait=True)
+        executor = Executor(pool, workers=workers)
+        app.state.pool, app.state.executor = pool, executor
+        executor.start()
+        await executor.resume_pending()
+        try:
+            yield
+        finally:
+            await executor.stop()
+            await pool.close()
+
+    app = FastAPI(title="AlgaPSA workflow sandbox", lifespan=lifespan, docs_url="/__sandbox/docs",
+                  redoc_url=None, openapi_url="/__sandbox/openapi.json")
+    app.state.schemas = default_registry()
+    app.state.sessions = sessions or {}
+    app.include_router(workflows.router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.exception_handler(WorkflowApiError)
+    async def workflow_error(_: Request, exc: WorkflowApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(V1ApiError)
+    async def v1_error(_: Request, exc: V1ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if request.url.path.startswith("/api/v1/"):
+            code = {404: "NOT_FOUND", 405: "VALIDATION_ERROR"}.get(exc.status_code, "VALIDATION_ERROR")
+            return JSONResponse(V1ApiError(code, str(exc.detail)).body(), status_code=exc.status_code)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "Invalid request", "details": exc.errors()}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"Internal error: {type(exc).__name__}"}, status_code=500)
+
+    return app

@@ -1,0 +1,117 @@
+"""The ``alga-psa.workflow-bundle`` v1 JSON Schema and Ajv-style error reporting."""
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_ACTION_REF = {"type": "object", "additionalProperties": False, "required": ["actionId", "version"],
+               "properties": {"actionId": {"type": "string", "minLength": 1},
+                              "version": {"type": "integer", "minimum": 1}}}
+_DEFINITION = {"type": "object"}
+
+BUNDLE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["format", "formatVersion", "exportedAt", "workflows"],
+    "properties": {
+        "format": {"const": "alga-psa.workflow-bundle"},
+        "formatVersion": {"const": 1},
+        "exportedAt": {"type": "string", "format": "date-time"},
+        "workflows": {"type": "array", "minItems": 1, "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["key", "metadata", "dependencies", "draft", "publishedVersions"],
+            "properties": {
+                "key": {"type": "string", "minLength": 1, "pattern": "^[a-z0-9][a-z0-9._-]*$"},
+                "metadata": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name", "description", "payloadSchemaRef", "payloadSchemaMode",
+                                 "pinnedPayloadSchemaRef", "trigger", "isSystem", "isVisible", "isPaused",
+                                 "concurrencyLimit", "autoPauseOnFailure", "failureRateThreshold",
+                                 "failureRateMinRuns", "retentionPolicyOverride"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "description": _NULLABLE_STRING,
+                        "payloadSchemaRef": {"type": "string", "minLength": 1},
+                        "payloadSchemaMode": _NULLABLE_STRING,
+                        "pinnedPayloadSchemaRef": _NULLABLE_STRING,
+                        "trigger": {"type": ["object", "null"]},
+                        "isSystem": {"type": "boolean"},
+                        "isVisible": {"type": "boolean"},
+                        "isPaused": {"type": "boolean"},
+                        "concurrencyLimit": {"type": ["integer", "null"]},
+                        "autoPauseOnFailure": {"type": "boolean"},
+                        "failureRateThreshold": {"type": ["number", "string", "null"]},
+                        "failureRateMinRuns": {"type": ["integer", "null"]},
+                        "retentionPolicyOverride": {"type": ["object", "null"]},
+                    },
+                },
+                "dependencies": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["actions", "nodeTypes", "schemaRefs"],
+                    "properties": {
+                        "actions": {"type": "array", "uniqueItems": True, "items": _ACTION_REF},
+                        "nodeTypes": {"type": "array", "uniqueItems": True, "items": {"type": "string"}},
+                        "schemaRefs": {"type": "array", "uniqueItems": True, "items": {"type": "string"}},
+                    },
+                },
+                "draft": {"type": "object", "additionalProperties": False, "required": ["draftVersion", "definition"],
+                          "properties": {"draftVersion": {"type": "integer"}, "definition": _DEFINITION}},
+                "publishedVersions": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["version", "definition", "payloadSchemaJson"],
+                    "properties": {"version": {"type": "integer"}, "definition": _DEFINITION,
+                                   "payloadSchemaJson": {"type": ["object", "null"]}}}},
+            },
+        }},
+    },
+}
+
+_VALIDATOR = Draft202012Validator(BUNDLE_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _pointer(parts: Any) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in parts)
+
+
+def _message(error: ValidationError) -> tuple[str, dict[str, Any]]:
+    keyword, value = error.validator, error.validator_value
+    if keyword == "required":
+        missing = next((k for k in value if isinstance(error.instance, dict) and k not in error.instance), value[0])
+        return f"must have required property '{missing}'", {"missingProperty": missing}
+    if keyword == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return "must NOT have additional properties", {"additionalProperty": extra[0] if extra else None}
+    if keyword == "type":
+        types = value if isinstance(value, list) else [value]
+        return f"must be {','.join(types)}", {"type": ",".join(types)}
+    if keyword == "pattern":
+        return f'must match pattern "{value}"', {"pattern": value}
+    if keyword == "minLength":
+        return f"must NOT have fewer than {value} characters", {"limit": value}
+    if keyword == "minItems":
+        return f"must NOT have fewer than {value} items", {"limit": value}
+    if keyword == "minimum":
+        return f"must be >= {value}", {"comparison": ">=", "limit": value}
+    if keyword == "const":
+        return "must be equal to constant", {"allowedValue": value}
+    if keyword == "uniqueItems":
+        return "must NOT have duplicate items", {}
+    return error.message, {}
+
+
+def bundle_errors(bundle: Any) -> list[dict[str, Any]]:
+    """All schema violations as Ajv-like objects ``{instancePath, schemaPath, keyword, params, message}``."""
+    errors = []
+    for error in sorted(_VALIDATOR.iter_errors(bundle), key=lambda e: list(e.absolute_path)):
+        message, params = _message(error)
+        errors.append({"instancePath": _pointer(error.absolute_path),
+                       "schemaPath": "#" + _pointer(error.absolute_schema_path),
+                       "keyword": error.validator, "params": params, "message": message})
+    return errors

@@ -1,0 +1,115 @@
+"""Workflow bundles: load and check ``bundle.json``, import, export, draft and publish."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FixtureError
+from .http import AlgaClient
+
+BUNDLE_FORMAT = "alga-psa.workflow-bundle"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A parsed bundle plus the facts the harness needs from its first workflow."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def workflow_key(self) -> str:
+        return self.data["workflows"][0]["key"]
+
+    @property
+    def is_paused(self) -> bool:
+        paused = self.data["workflows"][0].get("metadata", {}).get("isPaused")
+        return paused if isinstance(paused, bool) else False
+
+    @property
+    def trigger_event(self) -> str | None:
+        trigger = self.data["workflows"][0].get("metadata", {}).get("trigger") or {}
+        return trigger.get("eventName")
+
+    @property
+    def payload_schema_ref(self) -> str | None:
+        return self.data["workflows"][0].get("metadata", {}).get("payloadSchemaRef")
+
+    def workflow(self, key: str) -> dict[str, Any]:
+        """The bundle workflow with this key."""
+        for wf in self.data["workflows"]:
+            if wf.get("key") == key:
+                return wf
+        raise KeyError(key)
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and sanity-check a bundle; raise :class:`FixtureError` with one clear line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FixtureError(f"{path}: bundle.json not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise FixtureError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise FixtureError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise FixtureError(f"{path}: a bundle must be a JSON object")
+    if data.get("format") != BUNDLE_FORMAT:
+        raise FixtureError(f"{path}: format must be {BUNDLE_FORMAT!r}, got {data.get('format')!r}")
+    if data.get("formatVersion") != 1:
+        raise FixtureError(f"{path}: formatVersion must be 1, got {data.get('formatVersion')!r}")
+    workflows = data.get("workflows")
+    if not isinstance(workflows, list) or not workflows or not all(isinstance(w, dict) for w in workflows):
+        raise FixtureError(f"{path}: 'workflows' must be a non-empty list of objects")
+    key = workflows[0].get("key")
+    if not isinstance(key, str) or not key:
+        raise FixtureError(f"{path}: workflows[0].key must be a non-empty string")
+    return Bundle(path, data)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What the import endpoint returned, and the id of the workflow under test."""
+
+    workflow_id: str
+    workflow_ids: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def import_bundle(client: AlgaClient, bundle: Bundle, *, force: bool = True) -> ImportSummary:
+    """``POST /api/workflow-definitions/import`` and pick out the workflow id by key."""
+    params = {"force": "true"} if force else None
+    resp = client.post("/api/workflow-definitions/import", bundle.data, params=params)
+    if not isinstance(resp.json, dict):
+        raise FixtureError("workflow import returned a non-JSON body")
+    created = [c for c in resp.json.get("createdWorkflows") or [] if isinstance(c, dict)]
+    ids = {c.get("key"): c.get("workflowId") for c in created if c.get("workflowId")}
+    workflow_id = ids.get(bundle.workflow_key) or (created[0].get("workflowId") if created else None)
+    if not workflow_id:
+        raise FixtureError("Workflow import did not return a workflowId")
+    return ImportSummary(workflow_id, ids, resp.json)
+
+
+def export_workflow(client: AlgaClient, workflow_id: str) -> dict[str, Any]:
+    """``GET /api/workflow-definitions/{id}/export`` as a dict."""
+    resp = client.get(f"/api/workflow-definitions/{workflow_id}/export")
+    if not isinstance(resp.json, dict):
+        raise FixtureError("workflow export returned a non-JSON body")
+    return resp.json
+
+
+def update_draft(client: AlgaClient, workflow_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+    """``PUT /api/workflow-definitions/{id}/1`` with a new draft definition."""
+    return client.put(f"/api/workflow-definitions/{workflow_id}/1", {"definition": definition}).json
+
+
+def publish(client: AlgaClient, workflow_id: str, version: int) -> dict[str, Any]:
+    """``POST /api/workflow-definitions/{id}/{version}/publish``; fail unless the server says ok."""
+    body = client.post(f"/api/workflow-definitions/{workflow_id}/{version}/publish", {}).json or {}
+    if not body.get("ok"):
+        raise FixtureError(f"publish of {workflow_id} v{version} was refused: {json.dumps(body.get('errors'))}")
+    return body
