@@ -25,9 +25,9 @@ def run(test_dir: str, force: bool, skip_import: bool, timeout_ms: int | None, d
         artifacts_dir: str | None, base_url: str | None, tenant: str | None, database_url: str | None,
         cookie_file: str | None) -> None:
     """Run one fixture and print PASS or FAIL."""
-    from .runner.checks import check_fixture
-    from .runner.preflight import preflight
-    from .runner.single import run_fixture
+    from ..runner.checks import check_fixture
+    from ..runner.preflight import preflight
+    from ..runner.single import run_fixture
 
     fixture = check_fixture(test_dir)
     target = resolve_target(base_url=base_url, tenant_id=tenant, database_url=database_url,
