@@ -5,19 +5,24 @@ import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.exceptions import HTTPException
 
-from .api import workflows
+from .api import v1, workflows
+from .api.v1.common import from_db_error
 from .auth import Caller
 from .errors import V1ApiError, WorkflowApiError
 from .payloads.registry import default_registry
 from .runtime.launcher import Executor
 
 log = logging.getLogger("harness.sandbox")
+# The sandbox is a test double: commits need not wait for the WAL to reach disk (a crash of the
+# machine may lose the last few milliseconds of writes, never consistency).
+SESSION_OPTIONS = "-c synchronous_commit=off"
 
 
 def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, workers: int = 4,
@@ -27,7 +32,7 @@ def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = AsyncConnectionPool(database_url, min_size=2, max_size=pool_size, open=False,
-                                   kwargs={"autocommit": True})
+                                   kwargs={"autocommit": True, "options": SESSION_OPTIONS})
         await pool.open(wait=True)
         executor = Executor(pool, workers=workers)
         app.state.pool, app.state.executor = pool, executor
@@ -44,6 +49,7 @@ def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, 
     app.state.schemas = default_registry()
     app.state.sessions = sessions or {}
     app.include_router(workflows.router)
+    app.include_router(v1.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, bool]:
@@ -59,14 +65,24 @@ def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, 
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        if request.url.path.startswith("/api/v1/"):
+        if _is_v1(request):
             code = {404: "NOT_FOUND", 405: "VALIDATION_ERROR"}.get(exc.status_code, "VALIDATION_ERROR")
             return JSONResponse(V1ApiError(code, str(exc.detail)).body(), status_code=exc.status_code)
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _is_v1(request):
+            error = V1ApiError("VALIDATION_ERROR", "Validation failed", exc.errors())
+            return JSONResponse(error.body(), status_code=error.status)
         return JSONResponse({"error": "Invalid request", "details": exc.errors()}, status_code=400)
+
+    @app.exception_handler(psycopg.Error)
+    async def database_error(request: Request, exc: psycopg.Error) -> JSONResponse:
+        mapped = from_db_error(exc) if _is_v1(request) else None
+        if mapped is None:
+            return await unexpected(request, exc)
+        return JSONResponse(mapped.body(), status_code=mapped.status)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -74,3 +90,7 @@ def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, 
         return JSONResponse({"error": f"Internal error: {type(exc).__name__}"}, status_code=500)
 
     return app
+
+
+def _is_v1(request: Request) -> bool:
+    return request.url.path.startswith("/api/v1/")

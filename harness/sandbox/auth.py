@@ -15,15 +15,25 @@ from psycopg.rows import dict_row
 from .errors import V1ApiError, WorkflowApiError
 
 SESSION_COOKIES = ("authjs.session-token", "__Secure-authjs.session-token", "next-auth.session-token")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-_KEY_LOOKUP = """
-SELECT k.api_key_id, k.tenant, k.user_id, k.usage_limit, k.usage_count
-FROM api_keys k
-JOIN users u ON u.tenant = k.tenant AND u.user_id = k.user_id
-JOIN tenants t ON t.tenant = k.tenant
-WHERE k.api_key = %s AND k.active AND (k.expires_at IS NULL OR k.expires_at > now())
-  AND NOT coalesce(u.is_inactive, false) AND u.user_type = 'internal' AND t.suspended_at IS NULL
+# A usable key: active, unexpired, owned by an active internal user of an unsuspended tenant.
+_USABLE = """
+k.api_key = %(digest)s AND k.active AND (k.expires_at IS NULL OR k.expires_at > now())
+AND (%(tenant)s::uuid IS NULL OR k.tenant = %(tenant)s::uuid)
+AND EXISTS (SELECT 1 FROM users u WHERE u.tenant = k.tenant AND u.user_id = k.user_id
+            AND NOT u.is_inactive AND u.user_type = 'internal')
+AND EXISTS (SELECT 1 FROM tenants t WHERE t.tenant = k.tenant AND t.suspended_at IS NULL)
+"""
+# Counting the use and checking the limit in one statement keeps concurrent requests within the limit.
+_USE_KEY = f"""
+UPDATE api_keys k SET last_used_at = now(), updated_at = now(), usage_count = k.usage_count + 1
+WHERE {_USABLE} AND (k.usage_limit IS NULL OR k.usage_count < k.usage_limit)
+RETURNING k.tenant, k.user_id
+"""
+_EXHAUST_KEY = f"""
+UPDATE api_keys k SET active = false, updated_at = now()
+WHERE {_USABLE} AND k.usage_limit IS NOT NULL AND k.usage_count >= k.usage_limit
 """
 
 
@@ -33,6 +43,11 @@ class Caller:
 
     tenant: str
     user_id: str
+
+
+def is_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID in its canonical 8-4-4-4-12 hex form (any version)."""
+    return _UUID.fullmatch(text) is not None
 
 
 def _session_token(cookie_header: str) -> str | None:
@@ -48,18 +63,19 @@ def _session_token(cookie_header: str) -> str | None:
 
 
 async def _by_api_key(request: Request, key: str, tenant_header: str | None) -> Caller | None:
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    pool = request.app.state.pool
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_KEY_LOOKUP, (digest,))
+    """The key's tenant and user (restricted to ``x-tenant-id`` when sent); counts one use.
+
+    A key that reached its usage limit is deactivated and refused, as AlgaPSA does.
+    """
+    params = {"digest": hashlib.sha256(key.encode()).hexdigest(),
+              "tenant": tenant_header.lower() if tenant_header else None}
+    async with request.app.state.pool.connection() as conn, conn.transaction(), \
+            conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_USE_KEY, params)
         row = await cur.fetchone()
-        if row is None or (tenant_header and str(row["tenant"]) != tenant_header.lower()):
+        if row is None:
+            await cur.execute(_EXHAUST_KEY, params)
             return None
-        if row["usage_limit"] is not None and row["usage_count"] >= row["usage_limit"]:
-            await cur.execute("UPDATE api_keys SET active = false WHERE api_key_id = %s", (row["api_key_id"],))
-            return None
-        await cur.execute("UPDATE api_keys SET last_used_at = now(), updated_at = now(), "
-                          "usage_count = usage_count + 1 WHERE api_key_id = %s", (row["api_key_id"],))
     return Caller(str(row["tenant"]), str(row["user_id"]))
 
 
@@ -76,7 +92,7 @@ async def workflow_caller(request: Request) -> Caller:
     key = request.headers.get("x-api-key")
     tenant = request.headers.get("x-tenant-id")
     cookie = request.headers.get("cookie")
-    if tenant and not _UUID.match(tenant):
+    if tenant and not is_uuid(tenant):
         raise WorkflowApiError(401, "Unauthorized: invalid x-tenant-id")
     if cookie:
         caller = _by_session(request, cookie, tenant)
@@ -91,12 +107,12 @@ async def workflow_caller(request: Request) -> Caller:
 
 
 async def v1_caller(request: Request) -> Caller:
-    """``/api/v1`` routes accept an API key only."""
+    """``/api/v1`` routes accept an API key only; an ``x-tenant-id`` must name the key's tenant."""
     key = request.headers.get("x-api-key")
     if not key:
         raise V1ApiError("UNAUTHORIZED", "API key required")
     tenant = request.headers.get("x-tenant-id")
-    if tenant and not _UUID.match(tenant):
+    if tenant and not is_uuid(tenant):
         raise V1ApiError("UNAUTHORIZED", "Invalid API key")
     caller = await _by_api_key(request, key, tenant)
     if caller is None:

@@ -1,16 +1,20 @@
-"""``POST /api/workflow/events``: enrich, validate, record, resume waits, start runs."""
+"""``POST /api/workflow/events``: enrich, validate, record, resume a waiting run, start new runs."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import uuid
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from .errors import WorkflowApiError
 from .payloads.registry import PayloadSchemaRegistry
-from .runtime.launcher import StartedRun, start_runs_for_event
+from .runtime.errors import iso_now
+from .runtime.launcher import CANDIDATES, StartedRun, insert_runs, plan_runs, within_concurrency_limits
+from .runtime.recorder import CLOCK, json_text
+from .runtime.schema import issue, js_type
+from .runtime.waits import queue_resume
 
 _CATALOG_REF = """
 SELECT coalesce(
@@ -19,64 +23,56 @@ SELECT coalesce(
 """
 
 _INSERT_EVENT = """
-INSERT INTO workflow_runtime_events (tenant, event_name, correlation_key, payload, payload_schema_ref,
-                                     schema_ref_conflict, processed_at, error_message)
-VALUES (%s,%s,%s,%s,%s,%s,%s,%s) RETURNING event_id
+INSERT INTO workflow_runtime_events (event_id, tenant, event_name, correlation_key, payload, payload_schema_ref,
+                                     schema_ref_conflict, processed_at, error_message, created_at)
+VALUES (%s,%s,%s,%s,%s::jsonb,%s,%s::jsonb,%s,%s,%s)
 """
-
-
-def _js_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return {"str": "string", "dict": "object"}.get(type(value).__name__, "unknown")
 
 
 def parse_envelope(body: Any) -> dict[str, Any]:
     """Check the request envelope like AlgaPSA's schema; 400 ``Invalid request`` with zod issues."""
     if not isinstance(body, dict):
-        raise WorkflowApiError(400, "Invalid request", [{"code": "invalid_type", "expected": "object",
-                                                         "received": _js_type(body), "path": [],
-                                                         "message": f"Expected object, received {_js_type(body)}"}])
+        received = js_type(body)
+        raise WorkflowApiError(400, "Invalid request", [issue("invalid_type", [], f"Expected object, received {received}",
+                                                              expected="object", received=received)])
     issues = []
     for name, required in (("eventName", True), ("correlationKey", True), ("payloadSchemaRef", False)):
-        value = body.get(name)
-        if value is None and name not in body and not required:
+        if name not in body and not required:
             continue
+        value = body.get(name)
         if not isinstance(value, str):
-            received = "undefined" if name not in body else _js_type(value)
-            issues.append({"code": "invalid_type", "expected": "string", "received": received, "path": [name],
-                           "message": "Required" if received == "undefined" else f"Expected string, received {received}"})
+            received = "undefined" if name not in body else js_type(value)
+            issues.append(issue("invalid_type", [name], "Required" if received == "undefined"
+                                else f"Expected string, received {received}", expected="string", received=received))
         elif not value:
-            issues.append({"code": "too_small", "minimum": 1, "type": "string", "inclusive": True, "exact": False,
-                           "path": [name], "message": "String must contain at least 1 character(s)"})
+            issues.append(issue("too_small", [name], "String must contain at least 1 character(s)", minimum=1,
+                                type="string", inclusive=True, exact=False))
     payload = body.get("payload", {})
-    if "payload" in body and not isinstance(payload, dict):
-        issues.append({"code": "invalid_type", "expected": "object", "received": _js_type(payload),
-                       "path": ["payload"], "message": f"Expected object, received {_js_type(payload)}"})
+    if not isinstance(payload, dict):
+        received = js_type(payload)
+        issues.append(issue("invalid_type", ["payload"], f"Expected object, received {received}",
+                            expected="object", received=received))
     if issues:
         raise WorkflowApiError(400, "Invalid request", issues)
     return {"eventName": body["eventName"], "correlationKey": body["correlationKey"],
             "payloadSchemaRef": body.get("payloadSchemaRef"), "payload": payload}
 
 
-def iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 async def submit_event(conn: AsyncConnection, schemas: PayloadSchemaRegistry, body: Any, *, tenant: str,
-                       user_id: str) -> tuple[dict[str, Any], list[StartedRun]]:
-    """Process one submission; return the response body and the runs to execute after commit."""
+                       user_id: str) -> tuple[dict[str, Any], str | None, list[StartedRun]]:
+    """Process one submission; return the response body, the resumed run and the started runs, to
+    execute after commit.
+
+    Two pipelined round trips: the catalog ref and the candidate workflows, then the transaction
+    that records the event, resumes a waiting run and inserts the new runs.
+    """
     envelope = parse_envelope(body)
     name, key = envelope["eventName"], envelope["correlationKey"]
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_CATALOG_REF, (tenant, name, name))
-        catalog_ref = (await cur.fetchone())["ref"]
+    async with conn.pipeline(), conn.cursor() as catalog, conn.cursor(row_factory=dict_row) as found:
+        await catalog.execute(_CATALOG_REF, (tenant, name, name))
+        await found.execute(CANDIDATES, (tenant, name))
+        catalog_ref = (await catalog.fetchone())[0]
+        candidates = await found.fetchall()
     submitted = envelope["payloadSchemaRef"]
     source_ref = submitted or catalog_ref
     conflict = {"submission": submitted, "catalog": catalog_ref} if submitted and catalog_ref and \
@@ -84,13 +80,12 @@ async def submit_event(conn: AsyncConnection, schemas: PayloadSchemaRegistry, bo
     payload = dict(envelope["payload"])
     if source_ref:
         payload.update(actorType="USER", actorUserId=user_id, tenantId=tenant, occurredAt=iso_now())
+    event_id = str(uuid.uuid4())
 
-    async def record(error_message: str | None) -> str:
-        async with conn.cursor(row_factory=dict_row) as c:
-            await c.execute(_INSERT_EVENT, (tenant, name, key, Jsonb(payload), source_ref,
-                                            Jsonb(conflict) if conflict else None, datetime.now(timezone.utc),
-                                            error_message))
-            return str((await c.fetchone())["event_id"])
+    async def record(error_message: str | None) -> None:
+        now = CLOCK.now()
+        await conn.execute(_INSERT_EVENT, (event_id, tenant, name, key, json_text(payload), source_ref,
+                                           json_text(conflict), now, error_message, now))
 
     if source_ref and not schemas.has(source_ref):
         await record(f'Unknown payload schema ref "{source_ref}"')
@@ -100,9 +95,20 @@ async def submit_event(conn: AsyncConnection, schemas: PayloadSchemaRegistry, bo
         if issues:
             await record(f"Event payload failed schema validation ({source_ref})")
             raise WorkflowApiError(400, "Invalid event payload", {"schemaRef": source_ref, "issues": issues})
-    async with conn.transaction():
-        event_id = await record(None)
-        started = await start_runs_for_event(conn, schemas, tenant=tenant, event_name=name, payload=payload,
-                                             source_ref=source_ref)
-    response = {"status": "no_wait", "runId": None, "startedRuns": [r.run_id for r in started], "eventId": event_id}
-    return response, started
+    planned = plan_runs(candidates, schemas, event_name=name, payload=payload, source_ref=source_ref,
+                        correlation_key=key)
+    try:
+        planned = await within_concurrency_limits(conn, planned)
+        async with conn.pipeline(), conn.transaction():
+            await record(None)
+            resumed_cursor = await queue_resume(conn, tenant=tenant, event_name=name, key=key, payload=payload,
+                                                event_id=event_id)
+            started = await insert_runs(conn, planned, tenant=tenant, event_name=name)
+        row = await resumed_cursor.fetchone()
+    except psycopg.Error as exc:
+        await record(str(exc))
+        raise WorkflowApiError(500, "Failed to process workflow event", {"error": str(exc)}) from exc
+    resumed = str(row[0]) if row else None
+    response = {"status": "resumed" if resumed else "no_wait", "runId": resumed,
+                "startedRuns": [r.run_id for r in started], "eventId": event_id}
+    return response, resumed, started

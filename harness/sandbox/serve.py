@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -108,12 +109,17 @@ def main(argv: list[str] | None = None) -> None:
     tmp.write_text(json.dumps(state, indent=2))
     tmp.chmod(0o600)
     tmp.replace(path)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
+    # cleanup below (state file, embedded Postgres) still runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=2)
     finally:
         path.unlink(missing_ok=True)
         if pg is not None:
             pg.cleanup()
+            pg.stop()  # also when a killed earlier server left its pid in pgserver's handle list
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Business actions callable from ``action.call`` steps, keyed by ``(actionId, version)``."""
 from __future__ import annotations
 
-from typing import Any
+from .registry import ACTIONS
 
-ACTIONS: dict[tuple[str, int], Any] = {}
+__all__ = ["ACTIONS"]

@@ -21,6 +21,6 @@ async def json_body(request: Request, *, v1: bool = False, default: Any = None) 
         return default
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        message = f"Invalid JSON body: {exc}"
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        message = f"Invalid JSON body: {exc if not isinstance(exc, RecursionError) else 'nested too deeply'}"
         raise V1ApiError("VALIDATION_ERROR", message) if v1 else WorkflowApiError(400, message)

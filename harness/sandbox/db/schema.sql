@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS workflow_definitions (
     pinned_payload_schema_ref      text,
     payload_schema_provenance      text,
     trigger                        jsonb,
-    draft_definition               jsonb NOT NULL,
+    draft_definition               json NOT NULL,  -- json keeps the bundle's key order (assignments run in it)
     draft_version                  integer NOT NULL DEFAULT 1,
     status                         text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published')),
     is_system                      boolean NOT NULL DEFAULT false,
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS workflow_definition_versions (
     tenant              uuid NOT NULL,
     workflow_id         uuid NOT NULL REFERENCES workflow_definitions (workflow_id) ON DELETE CASCADE,
     version             integer NOT NULL,
-    definition_json     jsonb NOT NULL,
+    definition_json     json NOT NULL,  -- json keeps the bundle's key order (assignments run in it)
     payload_schema_json jsonb,
     published_by        uuid,
     published_at        timestamptz,
@@ -109,6 +109,24 @@ CREATE INDEX IF NOT EXISTS workflow_runs_tenant_workflow_started_idx ON workflow
 CREATE INDEX IF NOT EXISTS workflow_runs_tenant_status_idx ON workflow_runs (tenant, status);
 CREATE UNIQUE INDEX IF NOT EXISTS workflow_runs_trigger_fire_key_unique ON workflow_runs (trigger_fire_key) WHERE trigger_fire_key IS NOT NULL;
 
+-- Sandbox only (AlgaPSA has no such trigger): tells LISTENers on channel workflow_run_terminal that a
+-- run reached a terminal status, so the harness's wait_for_run reacts without polling hard.
+CREATE OR REPLACE FUNCTION notify_workflow_run_terminal() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status IN ('SUCCEEDED', 'FAILED', 'CANCELED')
+       AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+        PERFORM pg_notify('workflow_run_terminal', json_build_object(
+            'run_id', NEW.run_id, 'workflow_id', NEW.workflow_id, 'tenant', NEW.tenant, 'status', NEW.status)::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER workflow_runs_terminal_notify
+    AFTER INSERT OR UPDATE OF status ON workflow_runs
+    FOR EACH ROW EXECUTE FUNCTION notify_workflow_run_terminal();
+
 CREATE TABLE IF NOT EXISTS workflow_run_steps (
     step_id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant             uuid NOT NULL,
@@ -136,7 +154,7 @@ CREATE TABLE IF NOT EXISTS workflow_run_logs (
     context_json    jsonb,
     correlation_key text,
     event_name      text,
-    source          text CHECK (source IN ('runtime', 'event', 'api', 'ui')),
+    source          text CHECK (source IN ('runtime', 'event', 'worker', 'api', 'ui')),
     created_at      timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS workflow_run_logs_run_idx ON workflow_run_logs (run_id, created_at DESC);
@@ -906,11 +924,67 @@ CREATE TABLE IF NOT EXISTS email_outbox (
     subject     text NOT NULL,
     text        text,
     html        text,
+    attachments jsonb,
     run_id      uuid,
     step_path   text,
     created_at  timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS email_outbox_tenant_created_idx ON email_outbox (tenant, created_at DESC);
+
+-- ---------------------------------------------------------------------------------------------
+-- Stored files and documents: the slice ticket attachments and email attachments use
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS external_files (
+    tenant         uuid NOT NULL REFERENCES tenants,
+    file_id        uuid NOT NULL DEFAULT gen_random_uuid(),
+    file_name      text NOT NULL,
+    original_name  text NOT NULL,
+    mime_type      text NOT NULL,
+    file_size      bigint NOT NULL,
+    storage_path   text NOT NULL,
+    uploaded_by_id uuid NOT NULL,
+    is_deleted     boolean DEFAULT false,
+    deleted_at     timestamptz,
+    deleted_by_id  uuid,
+    metadata       jsonb,
+    created_at     timestamptz DEFAULT CURRENT_TIMESTAMP,
+    updated_at     timestamptz DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, file_id),
+    FOREIGN KEY (tenant, uploaded_by_id) REFERENCES users (tenant, user_id),
+    FOREIGN KEY (tenant, deleted_by_id) REFERENCES users (tenant, user_id)
+);
+
+CREATE TABLE IF NOT EXISTS documents (
+    tenant         uuid NOT NULL REFERENCES tenants,
+    document_id    uuid NOT NULL DEFAULT gen_random_uuid(),
+    document_name  text NOT NULL,
+    type_id        uuid,
+    shared_type_id uuid,
+    user_id        uuid NOT NULL,
+    created_by     uuid NOT NULL,
+    edited_by      uuid,
+    entered_at     timestamptz,
+    updated_at     timestamptz DEFAULT CURRENT_TIMESTAMP,
+    file_id        uuid,
+    storage_path   text,
+    mime_type      text,
+    file_size      bigint,
+    PRIMARY KEY (tenant, document_id),
+    FOREIGN KEY (tenant, created_by) REFERENCES users (tenant, user_id),
+    FOREIGN KEY (tenant, file_id) REFERENCES external_files (tenant, file_id) ON DELETE SET NULL (file_id)
+);
+
+CREATE TABLE IF NOT EXISTS document_associations (
+    tenant         uuid NOT NULL REFERENCES tenants,
+    association_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    document_id    uuid NOT NULL,
+    entity_id      uuid NOT NULL,
+    entity_type    text NOT NULL,
+    created_at     timestamptz DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, association_id),
+    UNIQUE (tenant, document_id, entity_id, entity_type),
+    FOREIGN KEY (tenant, document_id) REFERENCES documents (tenant, document_id) ON DELETE CASCADE
+);
 
 -- ---------------------------------------------------------------------------------------------
 -- Event catalogs, audit log, numbering

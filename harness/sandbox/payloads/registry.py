@@ -90,7 +90,7 @@ def _issue(code: str, path: IssuePath, message: str, **fields: Any) -> Issue:
     return {"code": code, **fields, "path": list(path), "message": message}
 
 
-def _invalid_type(expected: str, value: object, path: IssuePath) -> Issue:
+def invalid_type(expected: str, value: object, path: IssuePath) -> Issue:
     received = _js_type(value)
     message = "Required" if received == "undefined" else f"Expected {expected}, received {received}"
     return _issue("invalid_type", path, message, expected=expected, received=received)
@@ -141,7 +141,7 @@ class _String(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not isinstance(value, str):
-            out.append(_invalid_type("string", value, path))
+            out.append(invalid_type("string", value, path))
             return
         if self.min is not None and len(value) < self.min:
             message = f"String must contain at least {self.min} character(s)"
@@ -166,7 +166,7 @@ class _Number(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not _is_number(value):
-            out.append(_invalid_type("number", value, path))
+            out.append(invalid_type("number", value, path))
             return
         if self.integer and isinstance(value, float) and not value.is_integer():
             message = "Expected integer, received float"
@@ -185,7 +185,7 @@ class _Boolean(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not isinstance(value, bool):
-            out.append(_invalid_type("boolean", value, path))
+            out.append(invalid_type("boolean", value, path))
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class _Enum(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not isinstance(value, str):
-            out.append(_invalid_type(_join(self.options), value, path))
+            out.append(invalid_type(_join(self.options), value, path))
         elif value not in self.options:
             message = f"Invalid enum value. Expected {_join(self.options)}, received '{value}'"
             out.append(_issue("invalid_enum_value", path, message, received=value, options=list(self.options)))
@@ -239,7 +239,7 @@ class _Array(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not isinstance(value, list):
-            out.append(_invalid_type("array", value, path))
+            out.append(invalid_type("array", value, path))
             return
         if self.min is not None and len(value) < self.min:
             message = f"Array must contain at least {self.min} element(s)"
@@ -257,7 +257,7 @@ class _Record(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not isinstance(value, dict):
-            out.append(_invalid_type("object", value, path))
+            out.append(invalid_type("object", value, path))
             return
         for key, item in value.items():
             self.value.check(item, [*path, key], out)
@@ -293,7 +293,7 @@ class _Object(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if not isinstance(value, dict):
-            out.append(_invalid_type("object", value, path))
+            out.append(invalid_type("object", value, path))
             return
         for field in self.fields:
             if field.name in value:

@@ -61,7 +61,7 @@ def evaluate(source: str, context: dict[str, Any], *, timeout_ms: float | None =
 
     ``timeout_ms`` defaults to the module setting DEFAULT_TIMEOUT_MS.
     """
-    engine = _compile(source)
+    engine = compile_expression(source)
     limit = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
     overrun = f"Expression evaluation exceeded {limit:g}ms"
     deadline = time.perf_counter() + limit / 1000
@@ -167,7 +167,7 @@ class _Engine(Jsonata):
 
 
 @lru_cache(maxsize=4096)
-def _compile(source: str) -> _Engine:
+def compile_expression(source: str) -> _Engine:
     normalized = _CALL_PREFIX.sub(r"$\1", source.replace("==", "="))
     try:
         engine = _Engine(normalized)
@@ -240,7 +240,7 @@ def _len(value: Any = None, *_: Any) -> int:
 
 
 def _to_string(value: Any = None, *_: Any) -> str:
-    return _js_string(value)
+    return js_string(value)
 
 
 def _append(items: Any = None, value: Any = None, *_: Any) -> list[Any]:
@@ -284,7 +284,7 @@ def _js_number(value: int | float) -> str:
     return "-" + text if number < 0 else text
 
 
-def _js_string(value: Any) -> str:
+def js_string(value: Any) -> str:
     """JavaScript ``String(value)``, with null and undefined as "" (as `toString` and `join` do)."""
     if value is None or value is _NULL or value is _UNDEFINED:
         return ""
@@ -295,7 +295,7 @@ def _js_string(value: Any) -> str:
     if isinstance(value, (int, float)):
         return _js_number(value)
     if isinstance(value, list):
-        return ",".join(_js_string(item) for item in value)
+        return ",".join(js_string(item) for item in value)
     return "[object Object]"
 
 

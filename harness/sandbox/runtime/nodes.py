@@ -1,80 +1,106 @@
-"""Node types (``state.set``, ``transform.assign``, ...) and their config checks.
+"""Node types (``state.set``, ``transform.assign``, ``event.wait``, ...) and their config checks.
 
 ``NODE_HANDLERS`` is the single registry of non-control node types: the interpreter dispatches
 on it and the bundle import dependency check reads it.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
+from .action_call import action_call
 from .errors import RuntimeFailure, validation_failed
-from .expressions import ExpressionError, evaluate, is_expr
+from .expressions import ExpressionError, evaluate, is_expr, js_string
 from .paths import assign_path
-from .state import StepCall
+from .recorder import CLOCK, iso
+from .schema import config_issues
+from .state import ParkedWait, StepCall
+from .waits import queue_event_wait
 
 # A handler returns None to continue with the next step, or "wait" when the run parks.
 NodeHandler = Callable[[StepCall], Awaitable[str | None]]
 
 
-def _issue(path: list[Any], message: str, code: str = "custom", **extra: Any) -> dict[str, Any]:
-    return {"code": code, "path": path, "message": message, **extra}
+def node_config(call: StepCall) -> dict[str, Any]:
+    """The step's config, checked against its node type's strict schema (``ValidationError`` if not)."""
+    config = call.step.get("config")
+    issues = config_issues(call.step["type"], config)
+    if issues:
+        raise validation_failed(issues)
+    return config or {}
 
 
-def strict_config(step: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    """The step's config object; unknown keys fail like a strict schema."""
-    config = step.get("config")
-    if not isinstance(config, dict):
-        raise validation_failed([_issue(["config"], "Required", "invalid_type", expected="object",
-                                        received="undefined" if config is None else type(config).__name__)])
-    extra = [k for k in config if k not in allowed]
-    if extra:
-        keys = ", ".join(f"'{k}'" for k in extra)
-        raise validation_failed([_issue(["config"], f"Unrecognized key(s) in object: {keys}",
-                                        "unrecognized_keys", keys=extra)])
-    return config
-
-
-def eval_expr(value: Any, call: StepCall, where: str) -> Any:
-    """Evaluate an Expr object against the run context; errors become ``ExpressionError``."""
+def evaluate_expr(value: Any, context: dict[str, Any]) -> Any:
+    """Evaluate an Expr object; failures become the runtime error of their category."""
     if not is_expr(value):
-        raise validation_failed([_issue(where.split("."), "Expected an expression object with $expr")])
+        raise RuntimeFailure("ValidationError", "Expected an expression object with $expr")
     try:
-        return evaluate(value["$expr"], call.run.context())
+        return evaluate(value["$expr"], context)
     except ExpressionError as exc:
         raise RuntimeFailure(exc.category, exc.message, path=exc.path) from None
 
 
-def assign_all(assignments: dict[str, Any], call: StepCall, where: str) -> None:
+def eval_expr(value: Any, call: StepCall) -> Any:
+    """Evaluate an Expr object against the run context of ``call``."""
+    return evaluate_expr(value, call.run.context())
+
+
+def assign_value(envelope: dict[str, Any], target: str, value: Any) -> None:
+    """Write one assignment (§3.6 paths); a bad path is an ``ActionError`` like in AlgaPSA."""
+    try:
+        assign_path(envelope, target, value)
+    except ExpressionError as exc:
+        raise RuntimeFailure(exc.category, exc.message) from None
+
+
+def assign_all(assignments: dict[str, Any], call: StepCall) -> None:
     """Evaluate and apply assignments in order; later entries see earlier ones."""
     for target, expr in assignments.items():
-        value = eval_expr(expr, call, f"{where}.{target}")
-        try:
-            assign_path(call.run.envelope, target, value)
-        except ExpressionError as exc:
-            raise RuntimeFailure(exc.category, exc.message) from None
+        assign_value(call.run.envelope, target, eval_expr(expr, call))
 
 
 async def state_set(call: StepCall) -> None:
-    config = strict_config(call.step, {"state"})
-    state = config.get("state")
-    if not isinstance(state, str) or not state:
-        raise validation_failed([_issue(["config", "state"], "String must contain at least 1 character(s)",
-                                        "too_small", minimum=1, type="string", inclusive=True, exact=False)])
-    call.run.envelope["meta"]["state"] = state
+    call.run.envelope["meta"]["state"] = node_config(call)["state"]
     return None
 
 
 async def transform_assign(call: StepCall) -> None:
-    config = strict_config(call.step, {"assign"})
-    assignments = config.get("assign")
-    if not isinstance(assignments, dict):
-        raise validation_failed([_issue(["config", "assign"], "Required", "invalid_type", expected="object",
-                                        received="undefined")])
-    assign_all(assignments, call, "config.assign")
+    assign_all(node_config(call)["assign"], call)
     return None
 
 
+async def event_wait(call: StepCall) -> str | None:
+    """Park on a wait row the first time; on resume store the event (or raise the timeout)."""
+    config = node_config(call)
+    run = call.run
+    if run.resume_error is not None:
+        error, run.resume_error = run.resume_error, None
+        raise RuntimeFailure(error.get("category") or "TimeoutError",
+                             error.get("message") or "Timeout waiting for event")
+    if run.resume_event is not None:
+        (name, payload), run.resume_event = run.resume_event, None
+        run.envelope["vars"]["event"] = payload
+        run.envelope["vars"]["eventName"] = name
+        assign_all(config.get("assign") or {}, call)
+        return None
+    key = js_string(eval_expr(config["correlationKey"], call))
+    timeout_ms = config.get("timeoutMs")
+    timeout_at = CLOCK.now() + timedelta(milliseconds=timeout_ms) if timeout_ms else None
+    wait_id = queue_event_wait(run.recorder, step_path=call.path, event_name=config["eventName"], key=key,
+                               timeout_at=timeout_at)
+    run.recorder.log("INFO", "Event wait created", step_id=call.step_id, step_path=call.path,
+                     correlation_key=key, event_name=config["eventName"],
+                     context={"waitId": wait_id, "waitType": "event",
+                              "timeoutAt": iso(timeout_at) if timeout_at else None, "payloadPreview": None})
+    run.parked = ParkedWait(wait_id, run.tenant, config["eventName"], key, run.started_at or CLOCK.now())
+    if timeout_at is not None and run.on_deadline is not None:
+        run.on_deadline(timeout_at)
+    return "wait"
+
+
 NODE_HANDLERS: dict[str, NodeHandler] = {
+    "action.call": action_call,
     "state.set": state_set,
     "transform.assign": transform_assign,
+    "event.wait": event_wait,
 }

@@ -1,8 +1,9 @@
 """Batched bookkeeping writes for one run execution (steps, logs, snapshots, run row).
 
-Writes are queued in memory and flushed in one transaction at natural boundaries (before an
-action touches domain tables, when the run parks or ends, or when the batch gets old), which
-keeps the runtime fast without changing what a reader of the tables eventually sees.
+Writes are queued in memory and flushed in one pipelined transaction at natural boundaries
+(before an action touches domain tables, when the run parks or ends, or when the batch gets
+old). Run-row updates are merged into one UPDATE per flush. A reader of the tables sees each
+flush atomically, so the end state is what AlgaPSA's row-by-row writes would have produced.
 """
 from __future__ import annotations
 
@@ -13,11 +14,21 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 
 LOG_CONTEXT_MAX = 65_536
 SNAPSHOT_MAX = 262_144
 FLUSH_AFTER_S = 0.1
+_JSON_COLUMNS = frozenset({"error_json", "resume_event_payload", "resume_error"})
+_INSERT_STEP = ("INSERT INTO workflow_run_steps (step_id, tenant, run_id, step_path, definition_step_id, status, "
+                "attempt, duration_ms, error_json, snapshot_id, started_at, completed_at) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s,%s)")
+_UPDATE_STEP = ("UPDATE workflow_run_steps SET status=%s, duration_ms=%s, error_json=%s::jsonb, completed_at=%s, "
+                "snapshot_id=%s WHERE step_id=%s")
+_INSERT_LOG = ("INSERT INTO workflow_run_logs (log_id, tenant, run_id, step_id, step_path, level, message, "
+               "context_json, correlation_key, event_name, source, created_at) "
+               "VALUES (%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s,%s,%s)")
+_INSERT_SNAPSHOT = ("INSERT INTO workflow_run_snapshots (snapshot_id, tenant, run_id, step_path, envelope_json, "
+                    "size_bytes, created_at) VALUES (%s,%s,%s,%s,%s::jsonb,%s,%s)")
 
 
 class Clock:
@@ -37,9 +48,20 @@ class Clock:
 CLOCK = Clock()
 
 
-def _capped(value: Any, limit: int) -> Any:
-    text = json.dumps(value, default=str)
-    return value if len(text) <= limit else {"truncated": True, "size": len(text), "max": limit}
+def iso(moment: datetime) -> str:
+    """JavaScript ``toISOString`` format: milliseconds and ``Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def json_text(value: Any) -> str | None:
+    """JSON text for a jsonb parameter (``%s::jsonb``); ``None`` stays SQL NULL."""
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def capped_text(value: Any, limit: int) -> str:
+    """JSON text of ``value``, or AlgaPSA's ``{truncated, size, max}`` marker when it exceeds ``limit``."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text if len(text) <= limit else json_text({"truncated": True, "size": len(text), "max": limit})
 
 
 class Recorder:
@@ -48,14 +70,17 @@ class Recorder:
     def __init__(self, run_id: str, tenant: str) -> None:
         self.run_id = run_id
         self.tenant = tenant
-        self._steps: dict[str, dict[str, Any]] = {}  # step rows not yet inserted
+        self._steps: dict[str, list[Any]] = {}  # step rows not yet inserted, as INSERT parameters
+        self._logs: list[tuple[Any, ...]] = []
+        self._snapshots: list[tuple[Any, ...]] = []
         self._ops: list[tuple[str, tuple[Any, ...]]] = []
+        self._step_updates: list[tuple[Any, ...]] = []
+        self._run: dict[str, Any] = {}
         self._oldest: float | None = None
 
-    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _touch(self) -> None:
         if self._oldest is None:
             self._oldest = time.monotonic()
-        self._ops.append((sql, params))
 
     @property
     def stale(self) -> bool:
@@ -64,11 +89,9 @@ class Recorder:
     def step_started(self, step_path: str, definition_step_id: str, attempt: int) -> tuple[str, datetime]:
         step_id = str(uuid.uuid4())
         started = CLOCK.now()
-        self._steps[step_id] = {"step_path": step_path, "definition_step_id": definition_step_id,
-                                "attempt": attempt, "started_at": started, "status": "STARTED",
-                                "duration_ms": None, "error_json": None, "completed_at": None,
-                                "snapshot_id": None}
-        self._queue("step", (step_id,))
+        self._steps[step_id] = [step_id, self.tenant, self.run_id, step_path, definition_step_id, "STARTED",
+                                attempt, None, None, None, started, None]
+        self._touch()
         return step_id, started
 
     def step_finished(self, step_id: str, status: str, started_at: datetime, error_json: Any = None,
@@ -76,66 +99,65 @@ class Recorder:
         """Complete a step row; return its duration in milliseconds."""
         completed = CLOCK.now()
         duration = int((completed - started_at).total_seconds() * 1000)
-        values = {"status": status, "duration_ms": duration, "error_json": error_json,
-                  "completed_at": completed, "snapshot_id": snapshot_id}
+        error = json_text(error_json)
         pending = self._steps.get(step_id)
         if pending is not None:
-            pending.update(values)
-            return duration
-        self._queue("UPDATE workflow_run_steps SET status=%s, duration_ms=%s, error_json=%s, completed_at=%s, "
-                    "snapshot_id=%s WHERE step_id=%s",
-                    (status, duration, Jsonb(error_json) if error_json is not None else None, completed,
-                     snapshot_id, step_id))
+            pending[5], pending[7], pending[8], pending[9], pending[11] = status, duration, error, snapshot_id, completed
+        else:
+            self._step_updates.append((status, duration, error, completed, snapshot_id, step_id))
+            self._touch()
         return duration
 
     def log(self, level: str, message: str, *, step_id: str | None = None, step_path: str | None = None,
             context: Any = None, source: str = "runtime", event_name: str | None = None,
             correlation_key: str | None = None) -> None:
-        self._queue("INSERT INTO workflow_run_logs (log_id, tenant, run_id, step_id, step_path, level, message, "
-                    "context_json, correlation_key, event_name, source, created_at) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    (str(uuid.uuid4()), self.tenant, self.run_id, step_id, step_path, level, message,
-                     Jsonb(_capped(context, LOG_CONTEXT_MAX)) if context is not None else None,
-                     correlation_key, event_name, source, CLOCK.now()))
+        self._logs.append((str(uuid.uuid4()), self.tenant, self.run_id, step_id, step_path, level, message,
+                           None if context is None else capped_text(context, LOG_CONTEXT_MAX),
+                           correlation_key, event_name, source, CLOCK.now()))
+        self._touch()
 
     def snapshot(self, step_path: str, envelope: dict[str, Any]) -> str:
         snapshot_id = str(uuid.uuid4())
-        stored = _capped(envelope, SNAPSHOT_MAX)
-        size = len(json.dumps(stored, default=str))
-        self._queue("INSERT INTO workflow_run_snapshots (snapshot_id, tenant, run_id, step_path, envelope_json, "
-                    "size_bytes, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s)",
-                    (snapshot_id, self.tenant, self.run_id, step_path, Jsonb(stored), size, CLOCK.now()))
+        text = capped_text(envelope, SNAPSHOT_MAX)
+        self._snapshots.append((snapshot_id, self.tenant, self.run_id, step_path, text, len(text), CLOCK.now()))
+        self._touch()
         return snapshot_id
 
     def update_run(self, **columns: Any) -> None:
-        columns["updated_at"] = CLOCK.now()
-        names = ", ".join(f"{k}=%s" for k in columns)
-        values = tuple(Jsonb(v) if k in ("error_json", "resume_event_payload", "resume_error") and v is not None
-                       else v for k, v in columns.items())
-        self._queue(f"UPDATE workflow_runs SET {names} WHERE run_id=%s", values + (self.run_id,))
+        """Queue run-row changes; all changes of one flush become a single UPDATE."""
+        self._run.update(columns)
+        self._run["updated_at"] = CLOCK.now()
+        self._touch()
 
     def execute_sql(self, sql: str, params: tuple[Any, ...]) -> None:
-        """Queue any other statement (wait rows, invocation rows) in execution order."""
-        self._queue(sql, params)
+        """Queue any other statement (wait rows, invocation rows); these run in queue order."""
+        self._ops.append((sql, params))
+        self._touch()
 
     async def flush(self, conn: AsyncConnection) -> None:
-        """Write everything queued, in order, in one transaction."""
-        if not self._ops:
+        """Write everything queued in one pipelined transaction."""
+        if self._oldest is None:
             return
-        ops, steps = self._ops, self._steps
-        self._ops, self._steps, self._oldest = [], {}, None
-        async with conn.transaction():
-            async with conn.cursor() as cur:
-                for sql, params in ops:
-                    if sql == "step":
-                        row = steps[params[0]]
-                        await cur.execute(
-                            "INSERT INTO workflow_run_steps (step_id, tenant, run_id, step_path, definition_step_id, "
-                            "status, attempt, duration_ms, error_json, snapshot_id, started_at, completed_at) "
-                            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                            (params[0], self.tenant, self.run_id, row["step_path"], row["definition_step_id"],
-                             row["status"], row["attempt"], row["duration_ms"],
-                             Jsonb(row["error_json"]) if row["error_json"] is not None else None,
-                             row["snapshot_id"], row["started_at"], row["completed_at"]))
-                    else:
-                        await cur.execute(sql, params)
+        steps, logs, snapshots, ops = self._steps, self._logs, self._snapshots, self._ops
+        step_updates, run = self._step_updates, self._run
+        self._steps, self._logs, self._snapshots, self._ops = {}, [], [], []
+        self._step_updates, self._run, self._oldest = [], {}, None
+        async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+            # executemany in a pipeline: prepared statements, no per-row round trip (and cheaper for the
+            # client than binding column arrays to one unnest() insert)
+            if steps:
+                await cur.executemany(_INSERT_STEP, list(steps.values()))
+            if logs:
+                await cur.executemany(_INSERT_LOG, logs)
+            if snapshots:
+                await cur.executemany(_INSERT_SNAPSHOT, snapshots)
+            for sql, params in ops:
+                await cur.execute(sql, params)
+            if step_updates:
+                await cur.executemany(_UPDATE_STEP, step_updates)
+            if run:
+                names = ", ".join(f"{k}=%s::jsonb" if k in _JSON_COLUMNS else f"{k}=%s" for k in run)
+                values = [json_text(v) if k in _JSON_COLUMNS else v for k, v in run.items()]
+                # a run that reached a terminal status elsewhere (e.g. canceled) is never resurrected
+                await cur.execute(f"UPDATE workflow_runs SET {names} WHERE run_id=%s AND status IN ('RUNNING','WAITING')",
+                                  (*values, self.run_id))
