@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from . import runs
+from . import expect, runs
 from .config import Target, redact_url, resolve_target
 from .db import Database
 from .errors import FixtureError
@@ -40,6 +40,36 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class RunView:
+    """A run row, its steps and its logs as DataFrames (``fx.show_run()``), with a status header.
+
+    In a notebook it displays itself once per cell, whether ``show_run()`` ends the cell or not.
+    """
+
+    def __init__(self, header: str, run: pd.DataFrame, steps: pd.DataFrame, logs: pd.DataFrame) -> None:
+        self.header, self.run, self.steps, self.logs = header, run, steps, logs
+        self._shown_in: int | None = None
+
+    def show(self) -> None:
+        """Display the header and the three frames (shortened for reading), when in a notebook."""
+        if expect.display_frames(self.header, ("run", self.run), ("steps", self.steps), ("logs", self.logs)):
+            self._shown_in = _execution_count()
+
+    def _ipython_display_(self) -> None:
+        if self._shown_in is None or self._shown_in != _execution_count():
+            self.show()
+
+    def __repr__(self) -> str:
+        return f"RunView({self.header!r}, {len(self.steps)} steps, {len(self.logs)} logs)"
+
+
+def _execution_count() -> int | None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell.execution_count if shell is not None else None
+
+
 class Fixture:
     """State and helpers for one fixture execution (one kernel, one trigger at a time)."""
 
@@ -57,6 +87,7 @@ class Fixture:
         self._cleanups: list[tuple[str, Callable[[], Any]]] = []
         self.cleanup_errors: list[str] = []
         self.notes: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}  # phase name -> epoch seconds, for reports and benchmarks
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -89,6 +120,7 @@ class Fixture:
     def mark_trigger(self) -> datetime:
         """Record now as the trigger start time; runs started earlier are ignored."""
         self.trigger_started_at = _now()
+        self.timings["triggered"] = self.trigger_started_at.timestamp()
         self.run = None
         return self.trigger_started_at
 
@@ -117,6 +149,7 @@ class Fixture:
             budget = max(1, min(budget, int((float(deadline) - time.time() - DEADLINE_MARGIN_S) * 1000)))
         self.run = runs.wait_for_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at,
                                      timeout_ms=budget, input_filter=input_filter)
+        self.timings["run_seen"] = time.time()
         return self.run
 
     def _run_id(self) -> str:
@@ -137,6 +170,41 @@ class Fixture:
         steps = self.steps()
         found = steps[steps["definition_step_id"] == definition_step_id]
         return found.iloc[-1].to_dict() if not found.empty else None
+
+    def show_run(self, run_id: str | None = None, log_limit: int = 200) -> RunView:
+        """The current run (else the newest since the trigger, or ``run_id``) with its steps and logs.
+
+        Displays them in a notebook; elsewhere just returns them (``view.run``, ``.steps``, ``.logs``).
+        """
+        if run_id is not None:
+            run = self.db.one(f"SELECT {runs.RUN_COLUMNS} FROM workflow_runs WHERE run_id = %s AND tenant = %s",
+                              (run_id, self.tenant_id))
+            if run is None:
+                raise FixtureError(f"no run {run_id} in tenant {self.tenant_id}")
+        else:
+            run = self.run or (runs.newest_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at)
+                               if self.workflow_id else None)
+        if run is None:
+            empty = pd.DataFrame()
+            view = RunView(f"**{self.workflow_key}**: no run since {self.trigger_started_at.isoformat()}",
+                           empty, empty, empty)
+        else:
+            steps = runs.run_steps(self.db, run["run_id"])
+            counts = ", ".join(f"{n} {status}" for status, n in runs.step_summary(steps)["counts"].items())
+            error = run.get("error_json") or {}
+            reason = f" — {error.get('message')}" if isinstance(error, dict) and error.get("message") else ""
+            header = (f"**{self.workflow_key}** run `{run['run_id']}`: **{run['status']}**{reason} "
+                      f"({run.get('event_type') or 'no event'}; steps: {counts or 'none'})")
+            view = RunView(header, pd.DataFrame([run]), steps, runs.run_logs(self.db, run["run_id"], log_limit))
+        view.show()
+        return view
+
+    def retrigger(self) -> datetime:
+        """Start the trigger over in a live kernel: run (and forget) the cleanup hooks registered so
+        far, take a new trigger time and forget the previous run. Returns the new trigger time."""
+        for line in self.cleanup():
+            print(line)
+        return self.mark_trigger()
 
     # -- cleanup ------------------------------------------------------------------------
     def on_cleanup(self, fn: Callable[[], Any], label: str | None = None) -> Callable[[], Any]:
@@ -177,6 +245,7 @@ class Fixture:
             "stepSummary": None,
             "cleanupErrors": list(self.cleanup_errors),
             "notes": self.notes,
+            "timings": dict(self.timings),
         }
         if run is not None:
             steps = runs.run_steps(self.db, run["run_id"])
@@ -202,6 +271,7 @@ def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | N
         _active.cleanup()
         _active.close()
         _active = None
+    opened_at = time.time()
     directory = Path(fixture_dir).resolve()
     bundle = load_bundle(directory / "bundle.json")
     target = resolve_target(base_url=base_url, tenant_id=tenant_id, timeout_ms=timeout_ms, start_sandbox=True)
@@ -209,6 +279,7 @@ def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | N
     db = Database(target.database_url or "")
     fx = Fixture(directory, bundle, target, api, db)
     _active = fx
+    fx.timings["opened"] = opened_at
     fx._install(force=force, skip_import=skip_import)
     return fx
 
@@ -236,7 +307,9 @@ def teardown(context_file: str | None = None) -> None:
     fx = _active
     data: dict[str, Any] = {"opened": fx is not None}
     if fx is not None:
+        fx.timings["cleanup_started"] = time.time()
         errors = fx.cleanup()
+        fx.timings["cleanup_finished"] = time.time()
         for line in errors:
             print(line)
         try:

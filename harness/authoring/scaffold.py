@@ -1,0 +1,64 @@
+"""``harness new``: a fixture folder rendered from a template, ready to run."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import nbformat
+
+from ..errors import FixtureError
+from .payloads import sample_payload
+from .templates import TEMPLATES_DIR, Template, load_template, render_bundle, render_notebook
+
+if TYPE_CHECKING:
+    from ..sandbox.payloads.registry import PayloadSchemaRegistry
+
+# The bundle's workflow key pattern; the key is ``fixture.<name>``, so the name must match it too.
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def _payload_registry() -> "PayloadSchemaRegistry":
+    # Authoring-time only: the sandbox's schema catalog names every event and its payload ref.
+    # The harness library never imports sandbox code; `harness new` is tooling, not a fixture.
+    from ..sandbox.payloads.registry import default_registry
+
+    return default_registry()
+
+
+def check_name(name: str) -> None:
+    """Refuse a fixture name that would make an invalid workflow key or folder name."""
+    if not NAME_PATTERN.match(name):
+        raise FixtureError(f"invalid fixture name {name!r}: use lowercase letters, digits, '.', '_' or '-', "
+                           "starting with a letter or digit")
+
+
+def template_values(name: str, template: Template, event: str | None) -> dict[str, str]:
+    """The placeholder values for ``name`` with ``template`` and ``event`` (default: the template's)."""
+    event = event or template.default_event
+    if template.events is not None and event not in template.events:
+        raise FixtureError(f"template {template.pattern!r} only supports {', '.join(template.events)}, not {event!r}")
+    registry = _payload_registry()
+    ref = registry.ref_for_event(event)
+    if ref is None:
+        raise FixtureError(f"unknown event {event!r}: no payload schema is registered for it (e.g. TICKET_CREATED)")
+    sample = sample_payload(registry.json_schema(ref))
+    return {"name": name, "workflow_key": f"fixture.{name}", "event": event, "schema_ref": ref,
+            "payload": sample.source, "payload_prelude": sample.prelude, "required_field": sample.required_field}
+
+
+def new_fixture(name: str, *, template: str = "event", event: str | None = None,
+                directory: str | Path = "fixtures", templates_root: Path = TEMPLATES_DIR) -> Path:
+    """Create ``<directory>/<name>/`` with ``bundle.json`` and an output-free ``test.ipynb``."""
+    check_name(name)
+    chosen = load_template(template, templates_root)
+    folder = Path(directory) / name
+    if folder.exists():
+        raise FixtureError(f"{folder} already exists; pick another name or remove it")
+    values = template_values(name, chosen, event)
+    bundle_text = render_bundle(chosen, values)
+    notebook = render_notebook(chosen, values)
+    folder.mkdir(parents=True)
+    (folder / "bundle.json").write_text(bundle_text, encoding="utf-8")
+    nbformat.write(notebook, str(folder / "test.ipynb"))
+    return folder
