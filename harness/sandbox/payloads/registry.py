@@ -30,13 +30,14 @@ from typing import Any, Callable, TypeGuard
 
 import fastjsonschema
 
+from ..zod import MISSING, Issue, invalid_type, issue, js_type
+from ..zod import Path as IssuePath
+
 __all__ = ["PayloadSchemaRegistry", "default_registry"]
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-Issue = dict[str, Any]
-IssuePath = list[str | int]
 
 # Zod's regexes, written in the ECMAScript dialect JSON Schema uses; [0-9] instead of \d keeps
 # Python from accepting non-ASCII digits. Key: notation name (also Zod's `validation` value).
@@ -62,42 +63,14 @@ _UNKNOWN_KEYS = ("strip", "catchall", "strict")
 _LITERAL_TYPES = {bool: "boolean", str: "string", int: "integer", float: "number"}
 _SHAPE_KEYS = {"extends", "unknownKeys", "fields"}
 _TERM = re.compile(r"(#?\w+)\s*(?:<(.+)>)?\s*(?:\((.*)\))?")
-_MISSING: Any = object()  # an absent key, Zod's `undefined`
 _ABORTING_CODES = {"invalid_type", "invalid_enum_value", "invalid_literal", "invalid_union"}
 
 
 # --- Zod issue helpers -------------------------------------------------------------------------
 
 
-def _js_type(value: object) -> str:
-    """Zod's parsed-type name for a JSON value."""
-    if value is _MISSING:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "unknown"
-
-
-def _issue(code: str, path: IssuePath, message: str, **fields: Any) -> Issue:
-    return {"code": code, **fields, "path": list(path), "message": message}
-
-
-def invalid_type(expected: str, value: object, path: IssuePath) -> Issue:
-    received = _js_type(value)
-    message = "Required" if received == "undefined" else f"Expected {expected}, received {received}"
-    return _issue("invalid_type", path, message, expected=expected, received=received)
-
-
 def _too_small(path: IssuePath, kind: str, minimum: float, inclusive: bool, message: str) -> Issue:
-    return _issue("too_small", path, message, minimum=minimum, type=kind, inclusive=inclusive, exact=False)
+    return issue("too_small", path, message, minimum=minimum, type=kind, inclusive=inclusive, exact=False)
 
 
 def _join(values: tuple[str, ...] | list[str], separator: str = " | ") -> str:
@@ -123,7 +96,7 @@ class _Type(ABC):
 
     @abstractmethod
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
-        """Append the Zod issues ``value`` raises (``_MISSING`` for an absent key)."""
+        """Append the Zod issues ``value`` raises (``MISSING`` for an absent key)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +120,7 @@ class _String(_Type):
             message = f"String must contain at least {self.min} character(s)"
             out.append(_too_small(path, "string", self.min, True, message))
         if self.fmt and not _MATCHERS[self.fmt](value):
-            out.append(_issue("invalid_string", path, f"Invalid {self.fmt}", validation=self.fmt))
+            out.append(issue("invalid_string", path, f"Invalid {self.fmt}", validation=self.fmt))
 
 
 @dataclass(frozen=True)
@@ -170,7 +143,7 @@ class _Number(_Type):
             return
         if self.integer and isinstance(value, float) and not value.is_integer():
             message = "Expected integer, received float"
-            out.append(_issue("invalid_type", path, message, expected="integer", received="float"))
+            out.append(issue("invalid_type", path, message, expected="integer", received="float"))
         if self.min is not None and value < self.min:
             message = f"Number must be greater than or equal to {self.min}"
             out.append(_too_small(path, "number", self.min, True, message))
@@ -206,9 +179,9 @@ class _Literal(_Type):
 
     def check(self, value: object, path: IssuePath, out: list[Issue]) -> None:
         if value != self.value or isinstance(value, bool) != isinstance(self.value, bool):
-            fields = {} if value is _MISSING else {"received": value}
+            fields = {} if value is MISSING else {"received": value}
             message = f"Invalid literal value, expected {json.dumps(self.value)}"
-            out.append(_issue("invalid_literal", path, message, **fields, expected=self.value))
+            out.append(issue("invalid_literal", path, message, **fields, expected=self.value))
 
 
 @dataclass(frozen=True)
@@ -223,7 +196,7 @@ class _Enum(_Type):
             out.append(invalid_type(_join(self.options), value, path))
         elif value not in self.options:
             message = f"Invalid enum value. Expected {_join(self.options)}, received '{value}'"
-            out.append(_issue("invalid_enum_value", path, message, received=value, options=list(self.options)))
+            out.append(issue("invalid_enum_value", path, message, received=value, options=list(self.options)))
 
 
 @dataclass(frozen=True)
@@ -268,11 +241,11 @@ class _Field:
     name: str
     type: _Type
     required: bool
-    default: Any = _MISSING
+    default: Any = MISSING
 
     def schema(self) -> dict[str, Any]:
         out = self.type.schema()
-        if self.default is not _MISSING:
+        if self.default is not MISSING:
             out["default"] = self.default
         return out
 
@@ -299,13 +272,13 @@ class _Object(_Type):
             if field.name in value:
                 field.type.check(value[field.name], [*path, field.name], out)
             elif field.required:
-                field.type.check(_MISSING, [*path, field.name], out)
+                field.type.check(MISSING, [*path, field.name], out)
         if self.strict:
             known = {f.name for f in self.fields}
             extra = [key for key in value if key not in known]
             if extra:
                 message = f"Unrecognized key(s) in object: {_join(extra, ', ')}"
-                out.append(_issue("unrecognized_keys", path, message, keys=extra))
+                out.append(issue("unrecognized_keys", path, message, keys=extra))
 
 
 @dataclass(frozen=True)
@@ -347,7 +320,7 @@ class _Union(_Type):
             out.extend(dirty)
             return
         union_errors = [{"issues": issues, "name": "ZodError"} for issues in results]
-        out.append(_issue("invalid_union", path, "Invalid input", unionErrors=union_errors))
+        out.append(issue("invalid_union", path, "Invalid input", unionErrors=union_errors))
 
 
 # --- catalog parsing ---------------------------------------------------------------------------
@@ -490,7 +463,7 @@ class PayloadSchemaRegistry:
                 self._events[event] = ref
 
     @classmethod
-    def from_file(cls, path: Path = CATALOG_PATH) -> PayloadSchemaRegistry:
+    def from_file(cls, path: IssuePath = CATALOG_PATH) -> PayloadSchemaRegistry:
         """Load a catalog file (the bundled ``catalog.json`` by default)."""
         return cls(json.loads(path.read_text(encoding="utf-8")))
 

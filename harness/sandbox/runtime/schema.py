@@ -8,35 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-Issue = dict[str, Any]
-Path = list[str | int]
+from ..zod import MISSING, Issue, Path, invalid_type, issue, js_type
+
 Check = Callable[[Any, Path, list[Issue]], None]
 
-MISSING: Any = object()  # an absent key, Zod's `undefined`
 CONTROL_TYPES = ("control.if", "control.forEach", "control.tryCatch", "control.return", "control.callWorkflow")
-
-
-def js_type(value: Any) -> str:
-    """Zod's name for the type of a JSON value."""
-    if value is MISSING:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
-
-
-def issue(code: str, path: Path, message: str, **fields: Any) -> Issue:
-    return {"code": code, **fields, "path": list(path), "message": message}
-
-
-def invalid_type(expected: str, value: Any, path: Path) -> Issue:
-    received = js_type(value)
-    message = "Required" if received == "undefined" else f"Expected {expected}, received {received}"
-    return issue("invalid_type", path, message, expected=expected, received=received)
 
 
 # --- checks: each appends the issues of one value ------------------------------------------------
