@@ -1,16 +1,22 @@
 """Finding a fixture's workflow run and reading its steps and logs."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from typing import Any, Callable
 
 import pandas as pd
+import psycopg
 
 from .db import Database
 from .errors import RunTimeout
 
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
+
+NOTIFY_CHANNEL = "workflow_run_terminal"  # sent by the sandbox's trigger; AlgaPSA has none
+NOTIFY_TRIGGER = "workflow_runs_terminal_notify"
+LISTEN_POLL_S = 0.25  # while listening, still poll this often in case a notification is missed
 
 RUN_COLUMNS = ("run_id, workflow_id, workflow_version, tenant, status, event_type, source_payload_schema_ref, "
                "trigger_mapping_applied, started_at, completed_at, updated_at, error_json")
@@ -52,24 +58,78 @@ class PollSchedule:
         return delay
 
 
+_HAS_NOTIFY_TRIGGER = ("SELECT EXISTS (SELECT 1 FROM pg_trigger "
+                       "WHERE tgname = %s AND tgrelid = to_regclass('workflow_runs'))")
+_notify_support: dict[str, bool] = {}  # database URL -> the terminal-run trigger exists
+
+
+class RunListener:
+    """LISTENs on its own connection for the terminal-run notifications of one tenant."""
+
+    def __init__(self, url: str, tenant: str) -> None:
+        self.tenant = tenant
+        self._conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+        self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, workflow_id: str, timeout_s: float) -> bool:
+        """True as soon as a run of ``workflow_id`` turns terminal; False after ``timeout_s``."""
+        for note in self._conn.notifies(timeout=timeout_s):
+            try:
+                payload = json.loads(note.payload)
+            except ValueError:
+                continue
+            if payload.get("workflow_id") == workflow_id and payload.get("tenant") == self.tenant:
+                return True
+        return False
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def open_listener(db: Database, tenant: str) -> RunListener | None:
+    """A listener when the database announces terminal runs (the sandbox does), else ``None``."""
+    try:
+        if db.url not in _notify_support:
+            _notify_support[db.url] = bool(db.scalar(_HAS_NOTIFY_TRIGGER, (NOTIFY_TRIGGER,)))
+        return RunListener(db.url, tenant) if _notify_support[db.url] else None
+    except psycopg.Error:
+        return None  # polling alone still finds the run
+
+
 def wait_for_run(db: Database, workflow_id: str, tenant: str, since: datetime, *, timeout_ms: int,
                  input_filter: dict[str, str | None] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Wait until the newest matching run is terminal and return its row.
 
+    Where the database sends terminal-run notifications (the sandbox), a run is noticed within
+    milliseconds and the database is polled only every ``LISTEN_POLL_S``; elsewhere polling adapts.
     Raises :class:`RunTimeout` (listing the workflow's recent runs) when the time runs out.
     """
     deadline = time.monotonic() + timeout_ms / 1000
     schedule = PollSchedule()
     last: dict[str, Any] | None = None
-    while True:
-        last = newest_run(db, workflow_id, tenant, since, input_filter)
-        if last is not None and last["status"] in TERMINAL_STATUSES:
-            return last
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        sleep(min(schedule.next(), remaining))
+    listener: RunListener | None = None
+    listen_tried = False
+    try:
+        while True:
+            last = newest_run(db, workflow_id, tenant, since, input_filter)
+            if last is not None and last["status"] in TERMINAL_STATUSES:
+                return last
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if not listen_tried:
+                listen_tried = True
+                listener = open_listener(db, tenant)
+                if listener is not None:
+                    continue  # look again: the run may have ended before LISTEN took effect
+            if listener is not None:
+                listener.wait(workflow_id, min(LISTEN_POLL_S, remaining))
+            else:
+                sleep(min(schedule.next(), remaining))
+    finally:
+        if listener is not None:
+            listener.close()
     recent = db.records(_RECENT_RUNS, (workflow_id, tenant, 10))
     seen = f"newest run {last['run_id']} is still {last['status']}" if last else "no run started"
     raise RunTimeout(f"Timed out waiting for workflow run after {timeout_ms} ms ({seen})", recent)

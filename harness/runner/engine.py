@@ -9,10 +9,13 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import dataclass
+from queue import Empty
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbclient.util import run_hook
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
@@ -23,6 +26,7 @@ TEARDOWN_SOURCE = ("# Added by the harness runner: cleanup hooks (last registere
                    "_harness_fixture.teardown()")
 TEARDOWN_TIMEOUT_S = 60
 ENGINE_NAME = "harness"
+IOPUB_PROBE_S = 0.05  # how long one kernel_info probe waits for its IOPub echo
 
 
 @dataclass
@@ -34,6 +38,26 @@ class EngineOutcome:
     teardown_error: str | None = None
 
 
+async def wait_until_ready(km: Any, kc: Any, timeout_s: float) -> None:
+    """Return once IOPub echoes a kernel_info request from ``kc`` (channels started).
+
+    Messages published before the subscription takes hold are lost, so the probe repeats until
+    one comes back; unlike jupyter_client's wait_for_ready, no fixed 200 ms waits.
+    """
+    give_up = time.monotonic() + timeout_s
+    while True:
+        msg_id = kc.kernel_info()
+        try:
+            while (await kc.get_iopub_msg(timeout=IOPUB_PROBE_S))["parent_header"].get("msg_id") != msg_id:
+                pass
+            return
+        except Empty:
+            if not await km.is_alive():
+                raise DeadKernelError("Kernel died before replying to kernel_info") from None
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"the kernel did not answer within {timeout_s} s") from None
+
+
 class TeardownNotebookClient(PapermillNotebookClient):
     """Runs cells until the first failure or the deadline, then the teardown cell."""
 
@@ -42,6 +66,20 @@ class TeardownNotebookClient(PapermillNotebookClient):
         super().__init__(nb_man, interrupt_on_timeout=True, **kw)
         self.deadline = deadline
         self.outcome = outcome or EngineOutcome()
+
+    async def async_start_new_kernel_client(self) -> Any:
+        """For a kernel passed in as ``km=`` (already up), connect without jupyter_client's fixed waits."""
+        if self.owns_km:
+            return await super().async_start_new_kernel_client()
+        assert self.km is not None
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await wait_until_ready(self.km, self.kc, self.startup_timeout)
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def papermill_execute_cells(self) -> None:
         for index, cell in enumerate(self.nb.cells):
@@ -60,6 +98,8 @@ class TeardownNotebookClient(PapermillNotebookClient):
             finally:
                 self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
         self._teardown()
+        if self.outcome.kernel_died:  # end now: papermill's closing kernel_info request would wait out its timeout
+            raise DeadKernelError("Kernel died")
 
     async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
         if cell is not None and TEARDOWN_TAG not in cell.get("metadata", {}).get("tags", []):
@@ -94,6 +134,7 @@ class TeardownNotebookClient(PapermillNotebookClient):
         try:
             self.execute_cell(cell, index)
         except DeadKernelError:
+            self.outcome.kernel_died = True
             self.outcome.teardown_error = "the kernel died during teardown"
         except CellExecutionError as exc:
             self.outcome.teardown_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "teardown failed"
@@ -117,7 +158,15 @@ class HarnessEngine(NBClientEngine):
         start_kwargs: dict[str, Any] = {} if log_output else {"stderr": subprocess.DEVNULL}
         if kernel_env is not None:
             start_kwargs["env"] = kernel_env
-        return client.execute(**start_kwargs)
+        # papermill rewrites the output notebook, outputs and all, as each cell starts and ends: most of
+        # the runner's CPU. It is only read once execution is over, so only the closing save writes it.
+        output_path, nb_man.output_path = nb_man.output_path, None
+        try:
+            return client.execute(**start_kwargs)
+        finally:
+            nb_man.output_path = output_path
+            if not client.owns_km and client.kc is not None:
+                client.kc.stop_channels()  # a kernel passed in as km=: its owner kills it, the channels are ours
 
 
 papermill_engines.register(ENGINE_NAME, HarnessEngine)

@@ -7,7 +7,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 import papermill
@@ -22,6 +22,9 @@ from ..workflow import export_workflow
 from .checks import FixtureFolder
 from .engine import ENGINE_NAME, EngineOutcome
 
+KernelProvider = Callable[[dict[str, str], Path], Any]
+"""Given the kernel variables of one fixture run and its folder, returns a started kernel manager that is
+set up with them and used for that run only (batches pass pre-started kernels this way)."""
 
 
 @dataclass
@@ -43,13 +46,17 @@ class FixtureResult:
             return f"PASS {self.test_id} {self.duration_ms}"
         return f"FAIL {self.test_id} {self.duration_ms} {self.reason}"
 
-    def json_line(self) -> str:
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as plain JSON-ready data (the fields of :meth:`json_line`)."""
         data = asdict(self)
         data.pop("context")
         data["status"] = "PASS" if self.passed else "FAIL"
-        return json.dumps({"testId": data["test_id"], "status": data["status"], "durationMs": data["duration_ms"],
-                           "reason": data["reason"] or None, "runId": data["run_id"],
-                           "workflowId": data["workflow_id"], "artifactsDir": data["artifacts_dir"]})
+        return {"testId": data["test_id"], "status": data["status"], "durationMs": data["duration_ms"],
+                "reason": data["reason"] or None, "runId": data["run_id"],
+                "workflowId": data["workflow_id"], "artifactsDir": data["artifacts_dir"]}
+
+    def json_line(self) -> str:
+        return json.dumps(self.as_dict())
 
 
 def _first_error(nb: nbformat.NotebookNode) -> tuple[int | None, str, str]:
@@ -64,25 +71,32 @@ def _first_error(nb: nbformat.NotebookNode) -> tuple[int | None, str, str]:
 
 
 def run_fixture(fixture: FixtureFolder, target: Target, *, force: bool = True, skip_import: bool = False,
-                debug: bool = False, kernel_name: str = "python3") -> FixtureResult:
-    """Execute the fixture's notebook with papermill and return the verdict (never raises on test failure)."""
+                debug: bool = False, kernel_name: str = "python3", kernel: KernelProvider | None = None) -> FixtureResult:
+    """Execute the fixture's notebook with papermill and return the verdict (never raises on test failure).
+
+    Without ``kernel`` a fresh kernel is started in the fixture folder.
+    """
     started = time.monotonic()
     secrets = target.secrets()
     with tempfile.TemporaryDirectory(prefix="harness-") as tmp:
         out_path = Path(tmp) / "executed.ipynb"
         context_path = Path(tmp) / "context.json"
         deadline = time.monotonic() + target.timeout_ms / 1000
-        env = {**os.environ, **target.kernel_env(), CONTEXT_FILE_ENV: str(context_path),
-               DEADLINE_ENV: str(time.time() + target.timeout_ms / 1000), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        run_env = {**target.kernel_env(), CONTEXT_FILE_ENV: str(context_path),
+                   DEADLINE_ENV: str(time.time() + target.timeout_ms / 1000)}
+        env = {**os.environ, **run_env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         outcome = EngineOutcome()
         parameters = {"fixture_dir": str(fixture.path), "timeout_ms": target.timeout_ms, "force": force,
                       "skip_import": skip_import}
         engine_error = ""
         try:
+            # papermill's cwd= changes the whole process's folder: only for a kernel started here
+            placement = ({"cwd": str(fixture.path), "kernel_env": env} if kernel is None
+                         else {"km": kernel(run_env, fixture.path)})
             papermill.execute_notebook(
                 str(fixture.path / "test.ipynb"), str(out_path), parameters=parameters, engine_name=ENGINE_NAME,
-                kernel_name=kernel_name, cwd=str(fixture.path), progress_bar=False, log_output=debug,
-                deadline=deadline, outcome=outcome, kernel_env=env, start_timeout=60)
+                kernel_name=kernel_name, progress_bar=False, log_output=debug,
+                deadline=deadline, outcome=outcome, start_timeout=60, **placement)
         except PapermillExecutionError:
             pass  # the failing cell is read back from the executed notebook below
         except Exception as exc:  # kernel start failures and the like: still a verdict, not a crash

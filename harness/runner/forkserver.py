@@ -1,0 +1,220 @@
+"""Starting kernels by forking a process that has already imported ipykernel and the harness.
+
+A plain kernel start spends about a second of CPU importing IPython, ipykernel, pandas and the
+harness before the notebook's first cell. The fork server pays that once per batch: it imports
+everything, then forks one child per kernel request; the child becomes a brand-new ipykernel
+(fresh process, no fixture state), so each fixture's isolation is unchanged.
+
+Run as ``python -m harness.runner.forkserver``: requests arrive on stdin and replies leave on
+stdout, one JSON object per line. The runner side is :class:`ForkServer` (the client) and
+:class:`ForkProvisioner`, a jupyter_client provisioner that asks the server for the process
+instead of spawning one, and watches the (non-child) kernel through a pidfd.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, NoReturn
+
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.provisioning import LocalProvisioner
+
+# What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+           "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.extensions.storemagic",
+           "tornado.platform.asyncio", "tornado.queues", "sqlite3", "harness", "harness.fixture", "harness.runs",
+           "httpcore", "certifi")
+_LAUNCHER = ["-m", "ipykernel_launcher"]
+# Numeric libraries start thread pools when imported, and a process that forks must not have any;
+# kernels get their own environment (the request's) in place of this one.
+_SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def supported() -> bool:
+    """Forking needs ``os.fork`` and pidfds (Linux 5.3+) to watch kernels that are not our children."""
+    return hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+
+
+def forkable(cmd: list[str]) -> bool:
+    """True when ``cmd`` starts ipykernel with this very Python environment (the server's own)."""
+    if len(cmd) < 3 or cmd[1:3] != _LAUNCHER:
+        return False
+    try:
+        return os.path.samefile(os.path.dirname(cmd[0]), os.path.dirname(sys.executable))
+    except OSError:
+        return False
+
+
+class ForkServer:
+    """The runner's handle on one fork-server process (thread-safe; its imports are awaited on first use)."""
+
+    def __init__(self, *, log_output: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._ready = False
+        self._gone = False
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=None if log_output else subprocess.DEVNULL, env={**os.environ, **_SERVER_ENV},
+            text=True, bufsize=1)
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+        """Fork a kernel running ``ipykernel_launcher argv`` with ``env`` in ``cwd``; returns its pid."""
+        with self._lock:
+            if self._gone:
+                raise RuntimeError("the kernel fork server has exited")
+            try:
+                if not self._ready:
+                    self._read()
+                    self._ready = True
+                assert self._proc.stdin is not None
+                self._proc.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
+                self._proc.stdin.flush()
+                reply = self._read()
+            except (OSError, RuntimeError, ValueError):
+                self._gone = True
+                raise RuntimeError("the kernel fork server has exited") from None
+        if "pid" not in reply:
+            raise RuntimeError(f"the kernel fork server could not start a kernel: {reply.get('error')}")
+        return int(reply["pid"])
+
+    def _read(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the kernel fork server has exited")
+        return json.loads(line)
+
+    def close(self) -> None:
+        """Stop the server (kernels it forked notice and exit on their own if still running)."""
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+class ForkedProcess:
+    """A Popen-like view of a forked kernel, watched through a pidfd (its exit status is not ours to read)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self._fd, self.returncode = None, -1
+
+    def poll(self) -> int | None:
+        return self.wait(timeout=0, raise_on_timeout=False)
+
+    def wait(self, timeout: float | None = None, raise_on_timeout: bool = True) -> int | None:
+        if self.returncode is None and self._fd is not None:
+            readable, _, _ = select.select([self._fd], [], [], timeout)
+            if readable:
+                os.close(self._fd)
+                self._fd, self.returncode = None, -1
+            elif raise_on_timeout and timeout is not None:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self._fd is not None:
+            signal.pidfd_send_signal(self._fd, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches this environment's ipykernel through a :class:`ForkServer`, other kernels as usual."""
+
+    server: ForkServer | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        if self.server is None or not forkable(cmd):
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = kwargs.get("cwd")
+        try:
+            pid = await asyncio.to_thread(self.server.spawn, cmd[3:], dict(kwargs.get("env") or os.environ),
+                                          str(cwd) if cwd else None)
+        except RuntimeError:  # the server is gone: the forking was an optimisation, start it the usual way
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = ForkedProcess(pid)
+        self.pid = self.pgid = pid  # the child leads its own session and process group
+        self.cwd = cwd or Path.cwd()
+        return self.connection_info
+
+
+# -- the server process --------------------------------------------------------------------------
+
+def _child(request: dict[str, Any]) -> NoReturn:
+    """In the forked child: become a fresh kernel process, run ipykernel, never return."""
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's own subprocesses must be waitable
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)  # detach from the server's request and reply pipes
+        os.dup2(devnull, 1)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if request.get("cwd"):
+            os.chdir(request["cwd"])
+        launcher = importlib.util.find_spec("ipykernel_launcher")
+        sys.argv = [launcher.origin if launcher and launcher.origin else "ipykernel_launcher", *request["argv"]]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=[*request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"])
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def serve() -> None:
+    """Import everything a fixture kernel needs, then fork a kernel per request until stdin closes."""
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # as ipykernel_launcher does: the kernel puts its own working folder back
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another ipykernel version: the kernel imports what it needs itself
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished kernels are reaped by the system
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle; it closes stdin
+    out = sys.stdout
+    out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            out.write(json.dumps({"error": str(exc)}) + "\n")
+            out.flush()
+            continue
+        if pid == 0:
+            _child(request)
+        out.write(json.dumps({"pid": pid}) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    serve()
