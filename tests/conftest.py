@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -21,12 +23,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sandbox_dir() -> Iterator[Path]:
     """A sandbox started for this test session (and stopped after it)."""
-    directory = Path(os.environ.get("HARNESS_TEST_SANDBOX_DIR") or tmp_path_factory.mktemp("sandbox"))
+    # Not under pytest's basetemp: pytest deletes old numbered temp folders when another session
+    # (including nested ones some tests start) begins, which would pull the data folder from under
+    # the running Postgres.
+    given = os.environ.get("HARNESS_TEST_SANDBOX_DIR")
+    directory = Path(given or tempfile.mkdtemp(prefix="harness-test-sandbox-"))
     control.start(directory=directory, port=_free_port())
     yield directory
     control.stop(directory)
+    if not given:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,10 @@ from .conftest import DATA, HELLO, clean_env, copy_fixture
 
 
 def pytest_run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
+    # Its own --basetemp: a nested pytest must not rotate away the outer session's temp folders
+    # (the session sandbox lives there).
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           f"--basetemp={cwd / '.pytest-tmp'}", *args], cwd=cwd,
                           env=clean_env(env), capture_output=True, text=True, timeout=300)
 
 
