@@ -21,18 +21,13 @@ from psycopg.types.json import Jsonb
 
 from .payloads.registry import PayloadSchemaRegistry
 from .runtime.errors import iso_now
-from .runtime.launcher import StartedRun, start_runs_for_event
+from .runtime.launcher import CATALOG_REF, StartedRun, start_runs_for_event
 
 log = logging.getLogger("harness.sandbox.domain_events")
 
 TRACKED_TICKET_FIELDS = ("title", "url", "status_id", "priority_id", "assigned_to", "board_id", "category_id",
                          "subcategory_id")
 
-_CATALOG_REF = """
-SELECT coalesce(
-  (SELECT payload_schema_ref FROM event_catalog WHERE tenant = %s AND event_type = %s LIMIT 1),
-  (SELECT payload_schema_ref FROM system_event_catalog WHERE event_type = %s LIMIT 1))
-"""
 _INSERT_EVENT = """
 INSERT INTO workflow_runtime_events (tenant, event_name, correlation_key, payload, payload_schema_ref, processed_at)
 VALUES (%s, %s, %s, %s, %s, %s) RETURNING event_id
@@ -84,7 +79,7 @@ def ticket_closed(ticket_id: str, closed_at: str, *, tenant: str, user_id: str, 
 
 async def catalog_ref(conn: AsyncConnection, tenant: str, event_name: str) -> str | None:
     """The event's payload schema ref from the tenant catalog, else the system catalog."""
-    cur = await conn.execute(_CATALOG_REF, (tenant, event_name, event_name))
+    cur = await conn.execute(CATALOG_REF, (tenant, event_name, event_name))
     row = await cur.fetchone()
     return row[0] if row else None
 

@@ -11,16 +11,10 @@ from psycopg.rows import dict_row
 from .errors import WorkflowApiError
 from .payloads.registry import PayloadSchemaRegistry
 from .runtime.errors import iso_now
-from .runtime.launcher import CANDIDATES, StartedRun, insert_runs, plan_runs, within_concurrency_limits
+from .runtime.launcher import CANDIDATES, CATALOG_REF, StartedRun, insert_runs, plan_runs, within_concurrency_limits
 from .runtime.recorder import CLOCK, json_text
 from .runtime.schema import issue, js_type
 from .runtime.waits import queue_resume
-
-_CATALOG_REF = """
-SELECT coalesce(
-  (SELECT payload_schema_ref FROM event_catalog WHERE tenant = %s AND event_type = %s LIMIT 1),
-  (SELECT payload_schema_ref FROM system_event_catalog WHERE event_type = %s LIMIT 1)) AS ref
-"""
 
 _INSERT_EVENT = """
 INSERT INTO workflow_runtime_events (event_id, tenant, event_name, correlation_key, payload, payload_schema_ref,
@@ -69,7 +63,7 @@ async def submit_event(conn: AsyncConnection, schemas: PayloadSchemaRegistry, bo
     envelope = parse_envelope(body)
     name, key = envelope["eventName"], envelope["correlationKey"]
     async with conn.pipeline(), conn.cursor() as catalog, conn.cursor(row_factory=dict_row) as found:
-        await catalog.execute(_CATALOG_REF, (tenant, name, name))
+        await catalog.execute(CATALOG_REF, (tenant, name, name))
         await found.execute(CANDIDATES, (tenant, name))
         catalog_ref = (await catalog.fetchone())[0]
         candidates = await found.fetchall()

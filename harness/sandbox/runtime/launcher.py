@@ -27,6 +27,13 @@ __all__ = ["CANDIDATES", "Executor", "PlannedRun", "StartedRun", "insert_run", "
 
 log = logging.getLogger("harness.sandbox.runtime")
 
+# An event's payload schema ref: the tenant catalog's, else the system catalog's (params: tenant, event, event).
+CATALOG_REF = """
+SELECT coalesce(
+  (SELECT payload_schema_ref FROM event_catalog WHERE tenant = %s AND event_type = %s LIMIT 1),
+  (SELECT payload_schema_ref FROM system_event_catalog WHERE event_type = %s LIMIT 1)) AS ref
+"""
+
 CANDIDATES = """
 SELECT d.workflow_id, d.payload_schema_ref, d.trigger, d.concurrency_limit, d.auto_pause_on_failure, v.version,
        v.definition_json, md5(v.definition_json::text) AS definition_hash,

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import psycopg
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from psycopg import AsyncConnection, errors as pg_errors
+from psycopg import AsyncConnection, errors as pg_errors, sql
 from psycopg.abc import Query
 from psycopg.rows import dict_row
 
@@ -143,3 +143,19 @@ async def fetch_all(conn: AsyncConnection, query: Query, params: Any = None) -> 
         await cur.execute(query, params)
         return await cur.fetchall()
 
+
+
+async def list_resource(request: Request, caller: Caller, *, resource: str, detail: str, table: str,
+                        filter_names: tuple[str, ...], order_by: str) -> JSONResponse:
+    """A paginated, filtered list of one resource (``detail`` selects it aliased as ``table``'s first letter)."""
+    alias = table[0]
+    page, limit, filters = list_params(request, filter_names)
+    where = sql.SQL("").join(sql.SQL(f" AND {alias}.{{}} = %s").format(sql.Identifier(name)) for name in filters)
+    params = (caller.tenant, *filters.values())
+    async with request.app.state.pool.connection() as conn:
+        await require_permission(conn, caller, resource, "read")
+        rows = await fetch_all(conn, sql.SQL(detail) + where + sql.SQL(
+            f" ORDER BY {order_by} LIMIT %s OFFSET %s"), (*params, limit, (page - 1) * limit))
+        total = await fetch_one(conn, sql.SQL(f"SELECT count(*) AS n FROM {table} {alias} WHERE {alias}.tenant = %s")
+                                + where, params)
+    return paginated_response(rows, total["n"], page, limit)

@@ -13,8 +13,7 @@ from psycopg import AsyncConnection, sql
 
 from ...auth import Caller, is_uuid, v1_caller
 from ...errors import V1ApiError
-from .common import (data_response, fetch_all, fetch_one, list_params, paginated_response, require_permission,
-                     resource_id, v1_body)
+from .common import data_response, fetch_one, list_resource, require_permission, resource_id, v1_body
 from .validation import BodySchema
 
 router = APIRouter(prefix="/projects")
@@ -104,16 +103,8 @@ async def create_project(request: Request, caller: Caller = Depends(v1_caller)) 
 
 @router.get("")
 async def list_projects(request: Request, caller: Caller = Depends(v1_caller)) -> JSONResponse:
-    page, limit, filters = list_params(request, _LIST_FILTERS)
-    where = sql.SQL("").join(sql.SQL(" AND p.{} = %s").format(sql.Identifier(name)) for name in filters)
-    params = (caller.tenant, *filters.values())
-    async with request.app.state.pool.connection() as conn:
-        await require_permission(conn, caller, "project", "read")
-        rows = await fetch_all(conn, sql.SQL(_DETAIL) + where + sql.SQL(
-            " ORDER BY p.project_name, p.project_id LIMIT %s OFFSET %s"), (*params, limit, (page - 1) * limit))
-        total = await fetch_one(conn, sql.SQL("SELECT count(*) AS n FROM projects p WHERE p.tenant = %s") + where,
-                                params)
-    return paginated_response(rows, total["n"], page, limit)
+    return await list_resource(request, caller, resource="project", detail=_DETAIL, table="projects",
+                               filter_names=_LIST_FILTERS, order_by="p.project_name, p.project_id")
 
 
 @router.get("/{project_id}")

@@ -13,8 +13,8 @@ from psycopg.types.json import Jsonb
 from ... import domain_events
 from ...auth import Caller, v1_caller
 from ...errors import V1ApiError
-from .common import (data_response, fetch_all, fetch_one, js_iso, list_params, paginated_response, plain,
-                     require_permission, resource_id, v1_body)
+from .common import (data_response, fetch_one, js_iso, list_resource, plain, require_permission, resource_id,
+                     v1_body)
 from .validation import BodySchema
 
 router = APIRouter(prefix="/tickets")
@@ -117,16 +117,8 @@ async def create_ticket(request: Request, caller: Caller = Depends(v1_caller)) -
 
 @router.get("")
 async def list_tickets(request: Request, caller: Caller = Depends(v1_caller)) -> JSONResponse:
-    page, limit, filters = list_params(request, _LIST_FILTERS)
-    where = sql.SQL("").join(sql.SQL(" AND t.{} = %s").format(sql.Identifier(name)) for name in filters)
-    params = (caller.tenant, *filters.values())
-    async with request.app.state.pool.connection() as conn:
-        await require_permission(conn, caller, "ticket", "read")
-        rows = await fetch_all(conn, sql.SQL(_DETAIL) + where + sql.SQL(
-            " ORDER BY t.entered_at DESC, t.ticket_id LIMIT %s OFFSET %s"), (*params, limit, (page - 1) * limit))
-        total = await fetch_one(conn, sql.SQL("SELECT count(*) AS n FROM tickets t WHERE t.tenant = %s") + where,
-                                params)
-    return paginated_response(rows, total["n"], page, limit)
+    return await list_resource(request, caller, resource="ticket", detail=_DETAIL, table="tickets",
+                               filter_names=_LIST_FILTERS, order_by="t.entered_at DESC, t.ticket_id")
 
 
 @router.get("/{ticket_id}")
