@@ -4,14 +4,6 @@ from __future__ import annotations
 import pytest
 
 from .runtime_helpers import Runtime, bundle, event_name, unique, workflow
-from .v1_helpers import tenant_api
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def refused(rt: Runtime, data: dict) -> dict:

@@ -6,14 +6,6 @@ import uuid
 import pytest
 
 from .runtime_helpers import Runtime, bundle, definition, event_name, unique, workflow
-from .v1_helpers import tenant_api
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def draft_workflow(rt: Runtime, steps: list[dict], **options) -> tuple[str, str]:

@@ -6,16 +6,8 @@ import json
 import pytest
 
 from .runtime_helpers import REF, Runtime, event_name
-from .v1_helpers import tenant_api
 
 EVENTS = "/api/workflow/events"
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def post_raw(rt: Runtime, path: str, content: bytes | str) -> tuple[int, dict]:

@@ -4,19 +4,10 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from .runtime_helpers import REF, Runtime, assign, event_name, messages
-from .v1_helpers import eventually, tenant_api
+from .runtime_helpers import REF, assign, event_name, messages
+from .v1_helpers import eventually
 
 NOOP = [{"id": "noop", "type": "state.set", "config": {"state": "SEEN"}}]
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def test_payload_mapping_builds_the_run_input(rt):

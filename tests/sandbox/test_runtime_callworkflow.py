@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from .runtime_helpers import Runtime, assign, bundle, event_name, messages, step_rows, unique, workflow
-from .v1_helpers import tenant_api
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def next_version(rt: Runtime, workflow_id: str) -> int:

@@ -1,17 +1,7 @@
 """Control flow through the real API: if, forEach, tryCatch, return from depth, onError, failures."""
 from __future__ import annotations
 
-import pytest
-
 from .runtime_helpers import Runtime, assign, messages, step_rows
-from .v1_helpers import tenant_api
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def start(rt: Runtime, steps, payload=None, **options) -> dict:

@@ -3,17 +3,8 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from .runtime_helpers import Runtime, assign, event_name, messages, step_rows
 from .v1_helpers import eventually, tenant_api
-
-
-@pytest.fixture(scope="module")
-def rt(sandbox_state):
-    runtime = Runtime(tenant_api(sandbox_state, 0))
-    yield runtime
-    runtime.close()
 
 
 def wait_step(follow: str, *, timeout_ms: int | None = 10_000) -> dict:
