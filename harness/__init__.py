@@ -9,6 +9,7 @@ In a fixture notebook::
     harness.expect.equal(run["status"], "SUCCEEDED")
 """
 from . import expect
+from .cleanup import ApiDelete, Sql
 from .config import Target, resolve_target
 from .db import Database
 from .errors import ConfigError, FixtureError, HarnessError, HttpError, RunTimeout, TargetUnreachable
@@ -16,6 +17,6 @@ from .fixture import Fixture, open_fixture
 from .http import AlgaClient
 
 __all__ = [
-    "AlgaClient", "ConfigError", "Database", "Fixture", "FixtureError", "HarnessError", "HttpError",
+    "AlgaClient", "ApiDelete", "Sql", "ConfigError", "Database", "Fixture", "FixtureError", "HarnessError", "HttpError",
     "RunTimeout", "Target", "TargetUnreachable", "expect", "open_fixture", "resolve_target",
 ]

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from . import expect, runs
+from .cleanup import JOURNAL_ENV, CleanupSession, Journal, new_journal_path
 from .config import Target, redact_url, resolve_target
 from .db import Database
 from .errors import FixtureError
@@ -84,7 +85,8 @@ class Fixture:
         self.import_summary: ImportSummary | None = None
         self.trigger_started_at: datetime = _now()
         self.run: dict[str, Any] | None = None
-        self._cleanups: list[tuple[str, Callable[[], Any]]] = []
+        self._cleanups: list[tuple[str, Any, int | None]] = []  # (label, action or callable, journal id)
+        self._journal: Journal | None = None
         self.cleanup_errors: list[str] = []
         self.notes: dict[str, Any] = {}
         self.timings: dict[str, float] = {}  # phase name -> epoch seconds, for reports and benchmarks
@@ -118,8 +120,12 @@ class Fixture:
         self.mark_trigger()
 
     def mark_trigger(self) -> datetime:
-        """Record now as the trigger start time; runs started earlier are ignored."""
-        self.trigger_started_at = _now()
+        """Record now, by the database's clock, as the trigger start time; runs started earlier are ignored.
+
+        The database writes ``workflow_runs.started_at``, so its clock (not this machine's, which may
+        be skewed against a remote target) decides which runs count.
+        """
+        self.trigger_started_at = self.db.scalar("SELECT clock_timestamp()")
         self.timings["triggered"] = self.trigger_started_at.timestamp()
         self.run = None
         return self.trigger_started_at
@@ -207,20 +213,48 @@ class Fixture:
         return self.mark_trigger()
 
     # -- cleanup ------------------------------------------------------------------------
-    def on_cleanup(self, fn: Callable[[], Any], label: str | None = None) -> Callable[[], Any]:
-        """Register ``fn`` to run after the test, last registered first, on pass and on fail."""
-        self._cleanups.append((label or getattr(fn, "__name__", "cleanup"), fn))
-        return fn
+    def on_cleanup(self, action: Any, label: str | None = None) -> Any:
+        """Register cleanup to run after the test, last registered first, on pass and on fail.
+
+        ``action`` is declarative (:class:`harness.ApiDelete`, :class:`harness.Sql`): it is journaled on
+        disk before this returns, so it still runs if the kernel dies, is interrupted or times out.
+        A plain callable is also accepted, but it lives in this kernel only.
+        """
+        if hasattr(action, "to_json") and hasattr(action, "run"):
+            name = label or type(action).__name__
+            self._cleanups.append((name, action, self._journal_for_cleanup().add(name, action)))
+        elif callable(action):
+            self._cleanups.append((label or getattr(action, "__name__", "cleanup"), action, None))
+        else:
+            raise FixtureError(f"on_cleanup needs a cleanup action or a callable, got {type(action).__name__}")
+        return action
+
+    def _journal_for_cleanup(self) -> Journal:
+        if self._journal is None:
+            given = os.environ.get(JOURNAL_ENV)
+            # Under the runner, the runner owns (and locks) the journal; alone, this kernel does.
+            self._journal = Journal(Path(given), hold=False) if given else Journal(
+                new_journal_path(self.test_id), hold=True)
+            self._journal.header(test_id=self.test_id, base_url=self.target.base_url, tenant_id=self.tenant_id,
+                                 database_url=self.target.database_url)
+        return self._journal
 
     def cleanup(self) -> list[str]:
-        """Run the registered cleanup hooks (LIFO); return (and remember) their errors."""
+        """Run the registered cleanup (LIFO); return (and remember) the errors."""
         errors: list[str] = []
+        session = CleanupSession(self.api, self.db.writer)
         while self._cleanups:
-            label, fn = self._cleanups.pop()
+            label, action, entry_id = self._cleanups.pop()
             try:
-                fn()
+                action() if entry_id is None else action.run(session)
             except Exception as exc:  # every hook runs, whatever the others do
-                errors.append(f"cleanup {label!r} failed: {type(exc).__name__}: {exc}")
+                message = f"cleanup {label!r} failed: {type(exc).__name__}: {exc}"
+                errors.append(message)
+                if entry_id is not None and self._journal is not None:
+                    self._journal.failed(entry_id, message)
+            else:
+                if entry_id is not None and self._journal is not None:
+                    self._journal.done(entry_id)
         self.cleanup_errors.extend(errors)
         return errors
 
@@ -255,6 +289,10 @@ class Fixture:
         return data
 
     def close(self) -> None:
+        """Close the journal (removed when nothing is left to do), the client and the database."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
         self.api.close()
         self.db.close()
 
