@@ -118,8 +118,9 @@ class _SessionRunner:
                                 timeout_ms=option("harness_timeout_ms"),
                                 artifacts_dir=option("harness_artifacts_dir"), start_sandbox=True)
         target = with_overrides(target, artifacts_dir=str(Path(target.artifacts_dir).resolve()))
-        preflight(target)
         self.lanes = lane_targets(target)
+        for lane in self.lanes:
+            preflight(lane)
         self.pool = KernelPool(1)
 
     def run(self, folder: Path) -> Any:

@@ -45,8 +45,33 @@ class Bundle:
         raise KeyError(key)
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Read and sanity-check a bundle; raise :class:`FixtureError` with one clear line."""
+def bundle_problems(data: Any, expected_key: str | None = None) -> list[str]:
+    """Every structural problem of a bundle (format, version, required fields, types), one per item.
+
+    With ``expected_key``, the first workflow's key must be exactly that (``fixture.<folder name>``).
+    """
+    from .bundle_format import bundle_errors  # jsonschema is imported only when a bundle is checked
+
+    problems = [f"{e['instancePath'] or '/'} {e['message']}{_detail(e['params'])}" for e in bundle_errors(data)]
+    if expected_key is not None and isinstance(data, dict):
+        workflows = data.get("workflows")
+        key = workflows[0].get("key") if isinstance(workflows, list) and workflows and isinstance(
+            workflows[0], dict) else None
+        if isinstance(key, str) and key != expected_key:
+            problems.append(f"/workflows/0/key must be {expected_key!r} (fixture.<folder name>), got {key!r}")
+    return problems
+
+
+def _detail(params: dict[str, Any]) -> str:
+    if params.get("additionalProperty"):
+        return f" ({params['additionalProperty']!r})"
+    if "allowedValue" in params:
+        return f" {json.dumps(params['allowedValue'])}"
+    return ""
+
+
+def load_bundle(path: str | Path, expected_key: str | None = None) -> Bundle:
+    """Read and check a bundle; raise :class:`FixtureError` with one line listing every problem."""
     path = Path(path)
     if not path.is_file():
         raise FixtureError(f"{path}: bundle.json not found")
@@ -60,14 +85,10 @@ def load_bundle(path: str | Path) -> Bundle:
         raise FixtureError(f"{path}: a bundle must be a JSON object")
     if data.get("format") != BUNDLE_FORMAT:
         raise FixtureError(f"{path}: format must be {BUNDLE_FORMAT!r}, got {data.get('format')!r}")
-    if data.get("formatVersion") != 1:
-        raise FixtureError(f"{path}: formatVersion must be 1, got {data.get('formatVersion')!r}")
-    workflows = data.get("workflows")
-    if not isinstance(workflows, list) or not workflows or not all(isinstance(w, dict) for w in workflows):
-        raise FixtureError(f"{path}: 'workflows' must be a non-empty list of objects")
-    key = workflows[0].get("key")
-    if not isinstance(key, str) or not key:
-        raise FixtureError(f"{path}: workflows[0].key must be a non-empty string")
+    problems = bundle_problems(data, expected_key)
+    if problems:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        raise FixtureError(f"{path}: not a valid {BUNDLE_FORMAT} v1 ({count}): {'; '.join(problems)}")
     return Bundle(path, data)
 
 

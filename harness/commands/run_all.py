@@ -48,9 +48,9 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
     seeded tenant; elsewhere, one at a time. Exit 0 when all pass, 1 when any fails, 2 on usage errors.
     """
     from ..runner.batch import BatchOptions, run_batch
-    from ..runner.discovery import discover
+    from ..runner.discovery import check_batch, discover
     from ..runner.keywords import KeywordError, compile_keywords
-    from ..runner.lanes import lane_targets
+    from ..runner.lanes import lane_targets, lanes_notice
     from ..runner.preflight import preflight
     from ..runner.progress import BatchProgress, print_summary
     from ..runner.shard import parse_shard, take_shard
@@ -71,17 +71,20 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
             raise click.UsageError(f"no fixture matches -k {keyword!r}")
     if shard_spec is not None:
         folders = take_shard(folders, *shard_spec)
+    check_batch(folders)
 
     target = resolve_target(base_url=base_url, tenant_id=tenant, database_url=database_url,
                             cookie_file=cookie_file, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir,
                             start_sandbox=True)
     target = with_overrides(target, artifacts_dir=str(Path(target.artifacts_dir).resolve()))
-    preflight(target)
     lanes = lane_targets(target)
-    wanted = jobs or min(os.cpu_count() or 1, len(lanes))
-    if wanted > len(lanes):
-        click.echo(f"note: --jobs {wanted} needs {wanted} tenants (fixtures pause each other's workflows within "
-                   f"a tenant); this target has {len(lanes)}, so {len(lanes)} run at a time", err=True)
+    for lane in lanes:
+        preflight(lane)
+    requested = jobs or os.cpu_count() or 1
+    notice = lanes_notice(requested, len(lanes))
+    if notice:
+        click.echo(notice, err=True)
+    wanted = min(requested, len(lanes))
 
     tty = sys.stdout.isatty()
     with BatchProgress(len(folders), sys.stdout, tty) as progress:

@@ -50,8 +50,8 @@ def check_fixture(path: str | Path) -> FixtureFolder:
     if not folder.is_dir():
         raise FixtureError(f"{folder}: a fixture must be a folder holding bundle.json and test.ipynb")
     folder = folder.resolve()
-    bundle = load_bundle(folder / "bundle.json")
     nb = load_notebook(folder / "test.ipynb")
+    bundle = load_bundle(folder / "bundle.json", expected_key=f"fixture.{folder.name}")
     if not has_parameters_cell(nb):
         raise FixtureError(f"{folder / 'test.ipynb'}: no cell tagged 'parameters' (papermill needs one)")
     return FixtureFolder(folder, bundle, nb)

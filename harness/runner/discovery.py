@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import FixtureError
-from .checks import check_fixture
+from .checks import FixtureFolder, check_fixture
 
 FIXTURE_FILES = ("bundle.json", "test.ipynb")
 
@@ -37,3 +37,28 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
             raise FixtureError(f"{path}: no fixture folders in it (a fixture folder holds bundle.json and test.ipynb)")
         found |= children
     return sorted(found, key=lambda p: (p.name, str(p)))
+
+
+def check_batch(folders: Iterable[Path]) -> list[FixtureFolder]:
+    """Check every fixture of a batch before any runs: each must be well formed, and no workflow key
+    may belong to two fixtures (importing one would overwrite the other). One error lists every problem."""
+    checked: list[FixtureFolder] = []
+    problems: list[str] = []
+    owners: dict[str, Path] = {}
+    for folder in folders:
+        try:
+            fixture = check_fixture(folder)
+        except FixtureError as exc:
+            problems.append(str(exc))
+            continue
+        checked.append(fixture)
+        for workflow in fixture.bundle.data["workflows"]:
+            key = workflow["key"]
+            if key in owners:
+                problems.append(f"workflow key {key!r} is in both {owners[key]} and {fixture.path}")
+            else:
+                owners[key] = fixture.path
+    if problems:
+        raise FixtureError(problems[0] if len(problems) == 1 else
+                           f"{len(problems)} problems in this batch: " + " | ".join(problems))
+    return checked

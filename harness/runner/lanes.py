@@ -1,66 +1,147 @@
-"""Lanes: the tenants fixtures can run in at the same time, and a lock per tenant.
+"""Lanes: the tenants fixtures can run in at the same time, each with its own credentials, and a lock per tenant.
 
-Opening a fixture pauses every other ``fixture.*`` workflow of its tenant, so two fixtures running
-at once in one tenant would pause each other's workflows. Concurrent fixtures therefore run in
-different tenants: the configured target is the first lane, and on the local sandbox every other
-seeded tenant is one more. A machine-wide lock per tenant keeps separate processes (another
-``harness run-all``, pytest-xdist workers) from sharing a tenant at the same moment.
+Opening a fixture pauses every other ``fixture.*`` workflow of its tenant, so two fixtures running at
+once in one tenant would pause each other's workflows: concurrent fixtures run in different tenants.
+The configured target is the first lane. More lanes come only from credentials the user gave:
+
+- ``HARNESS_LANE<N>_TENANT_ID`` with ``HARNESS_LANE<N>_API_KEY`` and/or ``HARNESS_LANE<N>_COOKIE_FILE``
+  (N = 2, 3, ...) add tenants of the same target (same base URL and database);
+- on the local sandbox, when the target's credentials are the sandbox's own (the kit started it and
+  issued them), its other seeded tenants are lanes too.
+
+A run never swaps the user's credentials for others. A lock per tenant, in the sandbox folder (or the
+project's ``.harness/locks``), keeps separate processes (another run, pytest-xdist workers) apart.
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import os
-import tempfile
+import re
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
-from ..config import Target
+from ..config import Target, validate_target
+from ..errors import ConfigError
+from ..project import state_dir
 from ..sandbox.state import read_state
 
+LANE_VAR = re.compile(r"^HARNESS_LANE(\d+)_TENANT_ID$")
+LOCK_DIR_ENV = "HARNESS_LOCK_DIR"
 
-def lane_targets(target: Target) -> list[Target]:
-    """``target`` first, then (on the local sandbox) one target per other sandbox tenant."""
-    lanes = [target]
-    state = read_state() if target.is_sandbox and not target.cookie else None
-    if state is None or state.get("base_url", "").rstrip("/") != target.base_url:
-        return lanes
-    for tenant in state.get("tenants", []):
-        if tenant["tenant_id"] != target.tenant_id:
-            lanes.append(replace(target, tenant_id=tenant["tenant_id"], api_key=tenant["api_key"]))
+
+def configured_lanes(target: Target, env: Mapping[str, str] | None = None) -> list[Target]:
+    """The extra tenants the user configured, each with its own key or cookie (``HARNESS_LANE<N>_*``)."""
+    env = os.environ if env is None else env
+    lanes: list[Target] = []
+    seen = {target.tenant_id.lower()}
+    for number in sorted(int(m.group(1)) for name in env if (m := LANE_VAR.match(name))):
+        prefix = f"HARNESS_LANE{number}_"
+        tenant = env[prefix + "TENANT_ID"].strip()
+        key = (env.get(prefix + "API_KEY") or "").strip() or None
+        cookie = None
+        if env.get(prefix + "COOKIE_FILE"):
+            try:
+                cookie = Path(env[prefix + "COOKIE_FILE"]).read_text().replace("\r", "").replace("\n", "").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read {prefix}COOKIE_FILE: {exc.strerror}") from None
+        if not key and not cookie:
+            raise ConfigError(f"lane {number}: set {prefix}API_KEY or {prefix}COOKIE_FILE for tenant {tenant}")
+        if tenant.lower() in seen:
+            raise ConfigError(f"lane {number}: tenant {tenant} is already a lane; each lane needs its own tenant")
+        seen.add(tenant.lower())
+        lane = replace(target, tenant_id=tenant, api_key=key, cookie=cookie)
+        validate_target(lane)
+        lanes.append(lane)
     return lanes
 
 
+def _sandbox_state_for(target: Target) -> dict | None:
+    """The running sandbox's state when ``target`` is that sandbox, used with the credentials it issued."""
+    state = read_state() if target.is_sandbox else None
+    if state is None or state.get("base_url", "").rstrip("/") != target.base_url:
+        return None
+    own = next((t for t in state.get("tenants", []) if t["tenant_id"] == target.tenant_id), None)
+    if own is None or own["api_key"] != target.api_key or target.cookie not in (None, own.get("session_cookie")):
+        return None
+    return state
+
+
+def lane_targets(target: Target, env: Mapping[str, str] | None = None) -> list[Target]:
+    """``target`` first, then the configured lanes, else (on the kit's own sandbox) its other tenants."""
+    extra = configured_lanes(target, env)
+    if extra:
+        return [target, *extra]
+    state = _sandbox_state_for(target)
+    if state is None:
+        return [target]
+    return [target, *(replace(target, tenant_id=t["tenant_id"], api_key=t["api_key"], cookie=None)
+                      for t in state["tenants"] if t["tenant_id"] != target.tenant_id)]
+
+
+def lanes_notice(requested: int, lanes: int) -> str | None:
+    """The one-line notice when more jobs were asked for than there are lanes."""
+    if requested <= lanes:
+        return None
+    return (f"note: {requested} jobs need {requested} tenants (fixtures pause each other's workflows within a "
+            f"tenant); this target has {lanes}, so {lanes} run at a time. Add tenants with "
+            f"HARNESS_LANE2_TENANT_ID and HARNESS_LANE2_API_KEY (see README)")
+
+
+def lock_dir(target: Target) -> Path:
+    """The sandbox's own folder for its tenants, else ``$HARNESS_LOCK_DIR`` or ``<project>/.harness/locks``."""
+    state = _sandbox_state_for(target) or (read_state() if target.is_sandbox else None)
+    if state is not None and state.get("data_dir"):
+        return Path(state["data_dir"]) / "locks"
+    return state_dir(LOCK_DIR_ENV, "locks")
+
+
 def _lock_path(target: Target) -> Path:
-    digest = hashlib.sha256(f"{target.base_url}|{target.tenant_id}".encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"harness-tenant-{digest}.lock"
+    digest = hashlib.sha256(f"{target.base_url}|{target.tenant_id.lower()}".encode()).hexdigest()[:16]
+    return lock_dir(target) / f"tenant-{digest}.lock"
 
 
-def _try_lock(fd: int, blocking: bool) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-    return True
+def _acquire(path: Path, blocking: bool) -> int | None:
+    """An fd holding the lock on ``path``, or ``None`` when another process holds it (non-blocking).
+
+    The file is removed by whoever releases it, so after locking, check that the path still names the
+    file we locked; if not, someone removed it meanwhile: start over with the new file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _release(path: Path, fd: int) -> None:
+    path.unlink(missing_ok=True)  # while still holding the lock, so nobody locks a file being removed
+    os.close(fd)
 
 
 @contextmanager
 def claim_lane(lanes: Sequence[Target], preferred: int = 0) -> Iterator[Target]:
     """Hold the lock of a free lane (``preferred`` first) for the block; wait for ``preferred`` if none is free."""
     order = [lanes[(preferred + i) % len(lanes)] for i in range(len(lanes))]
-    fds: list[int] = []
-    try:
-        for blocking, lane in [(False, lane) for lane in order] + [(True, order[0])]:
-            fd = os.open(_lock_path(lane), os.O_RDWR | os.O_CREAT, 0o666)
-            fds.append(fd)
-            if _try_lock(fd, blocking):
-                yield lane
-                return
-    finally:
-        for fd in fds:
-            os.close(fd)  # closing the descriptor releases its lock
+    for blocking, lane in [(False, lane) for lane in order] + [(True, order[0])]:
+        path = _lock_path(lane)
+        fd = _acquire(path, blocking)
+        if fd is None:
+            continue
+        try:
+            yield lane
+        finally:
+            _release(path, fd)
+        return

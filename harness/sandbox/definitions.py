@@ -11,7 +11,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from .bundle_schema import bundle_errors
+from ..bundle_format import bundle_errors
 from .capabilities import Usage, missing_dependencies
 from .errors import WorkflowApiError
 from .payloads.registry import PayloadSchemaRegistry

@@ -52,7 +52,7 @@ def test_triage_failure(target_env, cli, tmp_path):
                  env=target_env)
     assert result.returncode == 1, result.stdout + result.stderr
     shown = "\n".join(execute("triage-failure.ipynb", tmp_path, artifacts_folder=str(artifacts)))
-    assert "failing-fixture" in shown and "fixture.test-failing-fixture" in shown
+    assert "failing-fixture" in shown and "fixture.failing-fixture" in shown
     assert "ExpectationFailed: deliberately wrong expectation" in shown
     assert 'expect.equal(run["status"], "FAILED", "deliberately wrong expectation")' in shown, "failing cell source"
     assert "say-hello" in shown, "steps from the context"

@@ -16,7 +16,9 @@ def _fixture(tmp_path: Path, *, bundle: str | None = "golden", notebook: str | N
     folder = tmp_path / "fx"
     folder.mkdir()
     if bundle == "golden":
-        shutil.copy(GOLDEN / "bundle.json", folder)
+        data = json.loads((GOLDEN / "bundle.json").read_text())
+        data["workflows"][0]["key"] = "fixture.fx"
+        (folder / "bundle.json").write_text(json.dumps(data))
     elif bundle is not None:
         (folder / "bundle.json").write_text(bundle)
     if notebook == "golden":
@@ -79,11 +81,11 @@ def test_missing_api_key(sandbox_env):
     _assert_usage_error(harness(["run", "--test", str(GOLDEN)], env), "no credentials")
 
 
-def test_wrong_api_key_fails_the_fixture_with_401(sandbox_env, tmp_path):
+def test_wrong_api_key_is_a_configuration_error_before_any_fixture_runs(sandbox_env, tmp_path):
     env = {**sandbox_env, "WORKFLOW_HARNESS_API_KEY": "not-a-key"}
     result = harness(["run", "--test", str(GOLDEN), "--artifacts-dir", str(tmp_path)], env)
-    assert result.returncode == 1
-    assert result.stdout.startswith("FAIL ticket-created-hello ") and "HTTP 401" in result.stdout
+    _assert_usage_error(result, "the API key (WORKFLOW_HARNESS_API_KEY or ALGA_API_KEY) is not a key of any tenant")
+    assert not any(tmp_path.iterdir()), "no fixture ran, so no artifacts"
 
 
 @pytest.mark.parametrize("args, needle", [

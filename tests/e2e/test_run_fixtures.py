@@ -64,7 +64,7 @@ def test_failing_fixture_leaves_scrubbed_artifacts(sandbox_env, tmp_path):
     assert any("_harness_fixture.teardown()" in s for s in sources), "the teardown cell is kept for readers"
 
     export = json.loads((folder / "failure.workflow-export.json").read_text())
-    assert export["workflows"][0]["key"] == "fixture.test-failing-fixture"
+    assert export["workflows"][0]["key"] == "fixture.failing-fixture"
     assert "deliberately wrong expectation" in (folder / "failure.error.txt").read_text()
 
     secret = sandbox_env["WORKFLOW_HARNESS_API_KEY"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import json
 import shutil
 import subprocess
 import sys
@@ -45,4 +46,7 @@ def copy_fixture(source: Path, folder: Path) -> Path:
     """A copy of the fixture ``source`` at ``folder`` (its name becomes the test id)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    bundle = json.loads((folder / "bundle.json").read_text())
+    bundle["workflows"][0]["key"] = f"fixture.{folder.name}"  # a fixture's key follows its folder
+    (folder / "bundle.json").write_text(json.dumps(bundle, indent=2))
     return folder

@@ -1,4 +1,6 @@
-"""The ``alga-psa.workflow-bundle`` v1 JSON Schema and Ajv-style error reporting."""
+"""The ``alga-psa.workflow-bundle`` v1 format as a JSON Schema, with Ajv-style error objects.
+
+Shared by the kit (checking a fixture before import) and the sandbox (import validation)."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,0 +1,131 @@
+"""Credentials are the user's alone, and a fixture's structure is checked before anything is imported."""
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from harness.config import resolve_target, with_overrides
+from harness.errors import ConfigError
+from harness.runner.lanes import claim_lane, configured_lanes, lane_targets, lanes_notice
+
+from .test_run_fixtures import REPO, harness
+
+GOLDEN = REPO / "fixtures" / "ticket-created-hello"
+OTHER = "11111111-2222-4333-8444-555555555555"
+
+
+def _one_error(result, *needles: str) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert "Traceback" not in result.stderr and "PASS" not in result.stdout and "FAIL" not in result.stdout
+    return lines[0]
+
+
+def _copy(source: Path, folder: Path, key: str | None = None, **bundle_changes) -> Path:
+    shutil.copytree(source, folder)
+    bundle = json.loads((folder / "bundle.json").read_text())
+    bundle["workflows"][0]["key"] = key or f"fixture.{folder.name}"
+    for name, value in bundle_changes.items():
+        if value is None:
+            bundle.pop(name, None)
+        else:
+            bundle[name] = value
+    (folder / "bundle.json").write_text(json.dumps(bundle, indent=2))
+    return folder
+
+
+def test_a_tenant_that_is_not_the_keys_tenant_is_named(sandbox_env, sandbox_state, tmp_path):
+    other = sandbox_state["tenants"][1]["tenant_id"]
+    result = harness(["run", "--test", str(GOLDEN), "--artifacts-dir", str(tmp_path)], {**sandbox_env, "TENANT_ID": other})
+    line = _one_error(result, f"not to tenant {other}", "TENANT_ID / --tenant")
+    assert "invalid API key" not in line
+
+
+def test_an_unknown_tenant_is_named(sandbox_env, tmp_path):
+    result = harness(["run", "--test", str(GOLDEN)], {**sandbox_env, "TENANT_ID": OTHER})
+    _one_error(result, f"tenant {OTHER} does not exist")
+
+
+def test_a_refused_session_cookie_is_named(sandbox_env, tmp_path):
+    cookie = tmp_path / "cookie"
+    cookie.write_text("authjs.session-token=forged")
+    env = {k: v for k, v in sandbox_env.items() if k != "WORKFLOW_HARNESS_API_KEY"}
+    result = harness(["run", "--test", str(GOLDEN), "--cookie-file", str(cookie)], env)
+    _one_error(result, "refused the session cookie")
+
+
+def test_results_do_not_depend_on_jobs_when_the_key_is_wrong(run_all_env, tmp_path):
+    env = {**run_all_env, "WORKFLOW_HARNESS_API_KEY": "wrong"}
+    for jobs in ("1", "2"):
+        result = harness(["run-all", str(REPO / "fixtures"), "-k", "hello or paused", "--jobs", jobs,
+                          "--artifacts-dir", str(tmp_path)], env)
+        _one_error(result, "the API key")
+    assert not any(tmp_path.iterdir())
+
+
+def test_lanes_never_take_credentials_the_user_did_not_give(sandbox_env, sandbox_dir, monkeypatch):
+    monkeypatch.setenv("HARNESS_SANDBOX_DIR", str(sandbox_dir))
+    own = resolve_target(env=sandbox_env)
+    assert own.is_sandbox and len(lane_targets(own, env={})) == 2  # the kit's sandbox, with the keys it issued
+    for changed in (with_overrides(own, api_key="someone-elses-key"), with_overrides(own, is_sandbox=False),
+                    with_overrides(own, cookie="authjs.session-token=x")):
+        assert lane_targets(changed, env={}) == [changed]
+
+
+def test_extra_lanes_come_from_explicit_tenants_with_their_own_credentials(sandbox_env, tmp_path):
+    target = resolve_target(env={**sandbox_env, "HARNESS_SANDBOX": "0"})
+    cookie = tmp_path / "cookie"
+    cookie.write_text("authjs.session-token=lane3\n")
+    env = {"HARNESS_LANE2_TENANT_ID": OTHER, "HARNESS_LANE2_API_KEY": "lane-two-key",
+           "HARNESS_LANE3_TENANT_ID": "22222222-2222-4333-8444-555555555555", "HARNESS_LANE3_COOKIE_FILE": str(cookie)}
+    lanes = lane_targets(target, env=env)
+    assert [(lane.tenant_id, lane.api_key, lane.cookie) for lane in lanes[1:]] == [
+        (OTHER, "lane-two-key", None), ("22222222-2222-4333-8444-555555555555", None, "authjs.session-token=lane3")]
+    assert all(lane.base_url == target.base_url and lane.database_url == target.database_url for lane in lanes)
+    with pytest.raises(ConfigError, match="set HARNESS_LANE2_API_KEY or HARNESS_LANE2_COOKIE_FILE"):
+        configured_lanes(target, {"HARNESS_LANE2_TENANT_ID": OTHER})
+    with pytest.raises(ConfigError, match="already a lane"):
+        configured_lanes(target, {"HARNESS_LANE2_TENANT_ID": target.tenant_id, "HARNESS_LANE2_API_KEY": "k"})
+    assert lanes_notice(2, 1).startswith("note: 2 jobs need 2 tenants") and lanes_notice(2, 2) is None
+
+
+def test_lane_lock_files_are_private_and_removed(sandbox_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_LOCK_DIR", str(tmp_path / "locks"))
+    target = resolve_target(env={**sandbox_env, "HARNESS_SANDBOX": "0"})
+    with claim_lane([target]) as lane:
+        files = list((tmp_path / "locks").iterdir())
+        assert lane is target and len(files) == 1
+        assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert list((tmp_path / "locks").iterdir()) == []
+
+
+def test_a_bundle_missing_fields_lists_every_problem_before_import(sandbox_env, tmp_path):
+    folder = _copy(GOLDEN, tmp_path / "broken", exportedAt=None, formatVersion=2)
+    result = harness(["run", "--test", str(folder)], sandbox_env)
+    _one_error(result, "2 problems", "must have required property 'exportedAt'", "/formatVersion must be equal to constant 1")
+
+
+def test_a_copied_fixture_that_kept_the_original_key_is_refused(sandbox_env, tmp_path):
+    folder = _copy(GOLDEN, tmp_path / "my-copy", key="fixture.ticket-created-hello")
+    _one_error(harness(["run", "--test", str(folder)], sandbox_env),
+               "/workflows/0/key must be 'fixture.my-copy'", "got 'fixture.ticket-created-hello'")
+
+
+def test_duplicate_workflow_keys_in_a_batch_are_an_error(run_all_env, tmp_path):
+    for suite in ("a", "b"):
+        _copy(GOLDEN, tmp_path / suite / "same-name")
+    result = harness(["run-all", str(tmp_path / "a"), str(tmp_path / "b")], run_all_env)
+    _one_error(result, "workflow key 'fixture.same-name' is in both")
+
+
+@pytest.fixture
+def run_all_env(sandbox_env, sandbox_dir) -> dict[str, str]:
+    return {**sandbox_env, "HARNESS_SANDBOX_DIR": str(sandbox_dir)}
+
