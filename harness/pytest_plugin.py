@@ -16,10 +16,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from .errors import HarnessError
+from .errors import FixtureError, HarnessError
 from .runner.discovery import is_fixture_folder
 
 _RUNNER = pytest.StashKey["_SessionRunner"]()
+_KEY_OWNERS = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,7 +51,22 @@ class FixtureDirectory(pytest.Directory):
     """A fixture folder: one test item, named after the folder."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        """One item, once the folder's notebook and bundle pass the checks and its workflow keys are
+        not another collected fixture's (else a collection error: pytest exits 2 before running any)."""
+        from .runner.checks import check_fixture
+
+        fixture = check_fixture(self.path)
+        owners = self.config.stash.setdefault(_KEY_OWNERS, {})
+        for workflow in fixture.bundle.data["workflows"]:
+            owner = owners.setdefault(workflow["key"], self.path)
+            if owner != self.path:
+                raise FixtureError(f"workflow key {workflow['key']!r} is in both {owner} and {self.path}")
         yield FixtureItem.from_parent(self, name=self.path.name)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, HarnessError):
+            return f"error: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
 
 
 class FixtureFailed(Exception):

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import shutil
 import stat
 from pathlib import Path
@@ -129,3 +132,17 @@ def test_duplicate_workflow_keys_in_a_batch_are_an_error(run_all_env, tmp_path):
 def run_all_env(sandbox_env, sandbox_dir) -> dict[str, str]:
     return {**sandbox_env, "HARNESS_SANDBOX_DIR": str(sandbox_dir)}
 
+
+
+def test_pytest_refuses_a_malformed_fixture_and_duplicate_keys_at_collection(run_all_env, tmp_path):
+    _copy(GOLDEN, tmp_path / "suite" / "broken", exportedAt=None)
+    for suite in ("a", "b"):
+        _copy(GOLDEN, tmp_path / suite / "same-name")
+    for args, needle in ([str(tmp_path / "suite")], "must have required property 'exportedAt'"), \
+            ([str(tmp_path / "a"), str(tmp_path / "b")], "workflow key 'fixture.same-name' is in both"):
+        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                                 f"--basetemp={tmp_path / '.pytest-tmp'}", *args], cwd=tmp_path,
+                                env={**os.environ, **run_all_env}, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, result.stdout
+        assert "error: " in result.stdout and needle in result.stdout, result.stdout
+        assert "passed" not in result.stdout.splitlines()[-1]
