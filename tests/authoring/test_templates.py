@@ -73,3 +73,16 @@ def test_render_text_rules():
 def test_unknown_template_names_the_available_ones():
     with pytest.raises(FixtureError, match="unknown template 'nope' \\(available: api, control-flow"):
         load_template("nope")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_rendered_cleanup_is_declarative(pattern, tmp_path):
+    """Cleanup is journaled (so it survives a dead kernel): only harness.ApiDelete / harness.Sql, no closures."""
+    folder = new_fixture(f"tpl-{pattern}", template=pattern, directory=tmp_path)
+    cells = nbformat.read(folder / "test.ipynb", as_version=4).cells
+    sources = "\n".join(c.source for c in cells if c.cell_type == "code")
+    registrations = re.findall(r"fx\.on_cleanup\(\s*([\w.]+)", sources)
+    assert all(name in ("harness.ApiDelete", "harness.Sql") for name in registrations), registrations
+    assert "def delete_" not in sources and ".writer().execute" not in sources
+    expected = {"api": ["harness.ApiDelete"], "db-driven": ["harness.Sql"]}.get(pattern, [])
+    assert registrations == expected
