@@ -8,9 +8,12 @@ workflows and measures, through the real HTTP API and the database:
   to the moment the client sees ``SUCCEEDED`` when polling ``workflow_runs``;
 * the same for a 10-step workflow of ``notifications.send_in_app`` calls;
 * a burst of concurrent event POSTs: sustained runs/s from the first POST until the last run is
-  terminal, checking that every event produced exactly one run (none lost, none doubled).
+  terminal, checking that every event produced exactly one run (none lost, none doubled);
+* responsiveness under hostile expressions: ``GET /healthz`` latency (p50, p95, worst) while
+  ``--hostile`` events each evaluate ``[1..10000000]`` at the same time, from the first POST until
+  every hostile run is terminal (and the same probe on an idle server, for comparison).
 
-Usage: ``.venv/bin/python bench/sandbox_bench.py [--latency-runs 200] [--burst 1000] [--clients 16]``
+Usage: ``.venv/bin/python bench/sandbox_bench.py [--latency-runs 200] [--burst 1000] [--clients 16] [--hostile 3]``
 Prints a table; it asserts nothing (targets are judged by reading it).
 """
 from __future__ import annotations
@@ -173,6 +176,51 @@ def burst(target: Target, db: psycopg.Connection, workflow_id: str, event: str, 
             "succeeded": sum(1 for _, status in rows if status == "SUCCEEDED"), "cpu": cpu}
 
 
+HOSTILE = [{"id": "explode", "type": "transform.assign",
+            "config": {"assign": {"vars.big": {"$expr": "[1..10000000]"}}}}]
+
+
+def probe_health(target: Target, stop: threading.Event, latencies: list[float]) -> None:
+    """GET /healthz back to back until ``stop`` is set; each latency in ms."""
+    with httpx.Client(base_url=target.base_url, timeout=60) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            client.get("/healthz").raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+
+def hostile(target: Target, db: psycopg.Connection, event: str, count: int) -> dict[str, Any]:
+    """/healthz latency on an idle server, then while ``count`` hostile runs evaluate at the same time."""
+    idle: list[float] = []
+    stop = threading.Event()
+    prober = threading.Thread(target=probe_health, args=(target, stop, idle))
+    prober.start()
+    time.sleep(1.0)
+    stop.set()
+    prober.join()
+    loaded: list[float] = []
+    stop = threading.Event()
+    prober = threading.Thread(target=probe_health, args=(target, stop, loaded))
+    prober.start()
+    started = time.monotonic()
+    with ThreadPoolExecutor(count) as pool:
+        run_ids = [run for runs, _ in pool.map(lambda key: target.post_event(event, key),
+                                                [str(uuid.uuid4()) for _ in range(count)]) for run in runs]
+    while True:
+        rows = db.execute("SELECT status, error_json->>'message' FROM workflow_runs WHERE run_id = ANY(%s::uuid[])",
+                          (run_ids,)).fetchall()
+        if len(rows) == len(run_ids) and all(status in TERMINAL for status, _ in rows):
+            break
+        if time.monotonic() - started > 600:
+            raise SystemExit("hostile runs did not finish")
+        time.sleep(0.02)
+    elapsed = time.monotonic() - started
+    stop.set()
+    prober.join()
+    return {"idle": idle, "loaded": loaded, "elapsed_s": elapsed,
+            "outcomes": sorted({f"{status}: {message}" for status, message in rows})}
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
@@ -184,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--hostile", type=int, default=3, help="concurrent [1..10000000] events (0: skip)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
         directory = Path(tmp)
@@ -196,12 +245,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_bench(target: Target, args: argparse.Namespace) -> None:
-    golden_event, action_event, burst_event = (f"BENCH_{name}_{uuid.uuid4().hex[:6].upper()}"
-                                               for name in ("GOLDEN", "ACTIONS", "BURST"))
+    golden_event, action_event, burst_event, hostile_event = (f"BENCH_{name}_{uuid.uuid4().hex[:6].upper()}"
+                                                              for name in ("GOLDEN", "ACTIONS", "BURST", "HOSTILE"))
     target.import_workflow(bundle("bench.golden", golden_event, GOLDEN, []))
     actions = target.import_workflow(bundle("bench.actions", action_event, notify_steps(target.actor),
                                             ["notifications.send_in_app"]))
     burst_workflow = target.import_workflow(bundle("bench.burst", burst_event, GOLDEN, []))
+    target.import_workflow(bundle("bench.hostile", hostile_event, HOSTILE, []))
     rows = []
     with psycopg.connect(target.database_url, autocommit=True) as db:
         print("measuring golden latency ...", file=sys.stderr)
@@ -215,6 +265,9 @@ def run_bench(target: Target, args: argparse.Namespace) -> None:
                            "WHERE r.workflow_id = %s", (actions,)).fetchone()[0]
         notifications = db.execute("SELECT count(*) FROM internal_notifications WHERE title LIKE 'bench step %%'"
                                    ).fetchone()[0]
+        if args.hostile:
+            print(f"/healthz under {args.hostile} hostile events ...", file=sys.stderr)
+            health = hostile(target, db, hostile_event, args.hostile)
     for label, series in (("golden (3 steps)", golden_ms), ("10 x notifications.send_in_app", action_ms)):
         for what, values in (("accepted -> completed_at", series["completed"]),
                              ("accepted -> client sees SUCCEEDED", series["seen"])):
@@ -234,6 +287,13 @@ def run_bench(target: Target, args: argparse.Namespace) -> None:
     print(f"  CPU per run: server {server:.2f} ms, postgres {postgres:.2f} ms, benchmark client {client:.2f} ms "
           f"(load average before: {load[0]:.2f})")
     print(f"10-action workflow: {steps} step rows, {notifications} notifications written")
+    if args.hostile:
+        print()
+        print(f"/healthz latency (ms)           {'n':>5} {'p50':>8} {'p95':>8} {'worst':>8}")
+        for label, values in (("idle server", health["idle"]),
+                              (f"{args.hostile} x [1..10000000] running", health["loaded"])):
+            print(f"  {label:28} {len(values):>5} {pct(values, 50):>8.1f} {pct(values, 95):>8.1f} {max(values):>8.1f}")
+        print(f"  hostile runs terminal after {health['elapsed_s']:.2f} s: {'; '.join(health['outcomes'])}")
 
 
 if __name__ == "__main__":

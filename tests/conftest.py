@@ -46,7 +46,8 @@ def sandbox_state(sandbox_dir: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def sandbox_env(sandbox_state: dict) -> dict[str, str]:
-    """BASE_URL, TENANT_ID, DATABASE_URL and the API key of the first sandbox tenant."""
+    """BASE_URL, TENANT_ID, DATABASE_URL (read-only role), DATABASE_WRITE_URL (writer role) and the API key
+    of the first sandbox tenant; DDL and seed access is ``sandbox_state["admin_database_url"]``."""
     return env_for(sandbox_state)
 
 

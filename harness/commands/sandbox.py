@@ -12,22 +12,26 @@ def sandbox() -> None:
 
 
 @sandbox.command("start")
-@click.option("--database-url", default=None, help="Use this Postgres instead of the embedded one.")
+@click.option("--database-url", default=None,
+              help="Use this Postgres instead of the embedded one (its user must be able to create roles).")
+@click.option("--reset-database", is_flag=True, default=False,
+              help="Wipe the database first, even one the sandbox did not create.")
 @click.option("--port", type=int, default=None, help="HTTP port (default 8765, or a free one).")
-def sandbox_start(database_url: str | None, port: int | None) -> None:
+def sandbox_start(database_url: str | None, reset_database: bool, port: int | None) -> None:
     """Start the sandbox in the background (no-op when running)."""
     from ..sandbox import control
 
-    state = control.start(database_url=database_url, port=port)
+    state = control.start(database_url=database_url, port=port, reset_database=reset_database)
     click.echo(f"sandbox running at {state['base_url']} (pid {state['pid']})")
 
 
 @sandbox.command("stop")
 def sandbox_stop() -> None:
-    """Stop the sandbox and its embedded Postgres."""
+    """Stop the sandbox and its embedded Postgres (also one a killed server left running)."""
     from ..sandbox import control
 
-    click.echo("sandbox stopped" if control.stop() else "sandbox was not running")
+    for line in control.stop().messages:
+        click.echo(line)
 
 
 @sandbox.command("status")

@@ -1,6 +1,7 @@
 """The sandbox's FastAPI application: AlgaPSA's HTTP surface over a real Postgres."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -17,6 +18,8 @@ from .api.v1.common import from_db_error
 from .auth import Caller
 from .errors import V1ApiError, WorkflowApiError
 from .payloads.registry import default_registry
+from .runtime import expression_pool
+from .runtime.expression_pool import ExpressionPool
 from .runtime.launcher import Executor
 
 log = logging.getLogger("harness.sandbox")
@@ -26,22 +29,27 @@ SESSION_OPTIONS = "-c synchronous_commit=off"
 
 
 def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, workers: int = 4,
-               pool_size: int = 10) -> FastAPI:
-    """Build the app; the pool and run executor live for the app's lifespan."""
+               pool_size: int = 10, expression_workers: int = expression_pool.DEFAULT_SIZE) -> FastAPI:
+    """Build the app; the connection pool, the expression workers and the run executor live for the
+    app's lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        expressions = ExpressionPool(expression_workers)
         pool = AsyncConnectionPool(database_url, min_size=2, max_size=pool_size, open=False,
                                    kwargs={"autocommit": True, "options": SESSION_OPTIONS})
-        await pool.open(wait=True)
+        await asyncio.gather(expressions.start(), pool.open(wait=True))
+        expression_pool.install(expressions)
         executor = Executor(pool, workers=workers)
-        app.state.pool, app.state.executor = pool, executor
+        app.state.pool, app.state.executor, app.state.expressions = pool, executor, expressions
         executor.start()
         await executor.resume_pending()
         try:
             yield
         finally:
             await executor.stop()
+            expression_pool.install(None)
+            await expressions.close()
             await pool.close()
 
     app = FastAPI(title="AlgaPSA workflow sandbox", lifespan=lifespan, docs_url="/__sandbox/docs",

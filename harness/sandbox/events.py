@@ -89,8 +89,8 @@ async def submit_event(conn: AsyncConnection, schemas: PayloadSchemaRegistry, bo
         if issues:
             await record(f"Event payload failed schema validation ({source_ref})")
             raise WorkflowApiError(400, "Invalid event payload", {"schemaRef": source_ref, "issues": issues})
-    planned = plan_runs(candidates, schemas, event_name=name, payload=payload, source_ref=source_ref,
-                        correlation_key=key)
+    planned = await plan_runs(candidates, schemas, event_name=name, payload=payload, source_ref=source_ref,
+                              correlation_key=key)
     try:
         planned = await within_concurrency_limits(conn, planned)
         async with conn.pipeline(), conn.transaction():

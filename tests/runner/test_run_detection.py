@@ -57,10 +57,10 @@ def _finish_later(url: str, run_id: str, after_s: float = 0.6) -> threading.Time
 
 
 @pytest.fixture
-def bare_database(sandbox_env) -> Iterator[str]:
+def bare_database(sandbox_state) -> Iterator[str]:
     """A scratch database holding only a workflow_runs table, like an AlgaPSA without the sandbox trigger."""
     name = f"runner_detect_{uuid.uuid4().hex[:8]}"
-    admin = sandbox_env["DATABASE_URL"]
+    admin = sandbox_state["admin_database_url"]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     url = make_conninfo(admin, dbname=name)
@@ -73,7 +73,7 @@ def bare_database(sandbox_env) -> Iterator[str]:
 
 
 @pytest.fixture
-def paused_workflow(sandbox_env, tmp_path) -> Iterator[tuple[str, str]]:
+def paused_workflow(sandbox_env, sandbox_state, tmp_path) -> Iterator[tuple[str, str]]:
     """(workflow id, tenant) of a paused workflow imported into the sandbox: no event starts its runs."""
     bundle = json.loads((HELLO / "bundle.json").read_text())
     bundle["workflows"][0]["key"] = f"fixture.runner-detect-{uuid.uuid4().hex[:8]}"
@@ -83,13 +83,13 @@ def paused_workflow(sandbox_env, tmp_path) -> Iterator[tuple[str, str]]:
     with AlgaClient(target) as api:
         workflow_id = import_bundle(api, load_bundle(tmp_path / "bundle.json"), force=True).workflow_id
     yield workflow_id, target.tenant_id
-    with psycopg.connect(sandbox_env["DATABASE_URL"], autocommit=True) as conn:
+    with psycopg.connect(sandbox_state["admin_database_url"], autocommit=True) as conn:
         conn.execute("DELETE FROM workflow_definitions WHERE workflow_id = %s", (workflow_id,))
 
 
-def test_the_terminal_notification_ends_the_wait(sandbox_env, paused_workflow, monkeypatch):
+def test_the_terminal_notification_ends_the_wait(sandbox_state, paused_workflow, monkeypatch):
     workflow_id, tenant = paused_workflow
-    url = sandbox_env["DATABASE_URL"]
+    url = sandbox_state["admin_database_url"]  # the test plays the runtime: it writes runs
     woken: list[bool] = []
     real_wait = runs.RunListener.wait
 

@@ -19,7 +19,8 @@ class TenantApi:
     """One seeded tenant of the running sandbox."""
 
     base_url: str
-    database_url: str
+    write_url: str
+    """The sandbox's writer role: rows only, no DDL."""
     tenant_id: str
     api_key: str
     actor_user_id: str
@@ -32,7 +33,7 @@ class TenantApi:
 
     def sql(self, query: str, params: Any = None) -> list[dict[str, Any]]:
         """Run one statement (writes commit); rows as dicts, [] when it returns none."""
-        with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row) as conn:
+        with psycopg.connect(self.write_url, autocommit=True, row_factory=dict_row) as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
 
@@ -43,7 +44,7 @@ class TenantApi:
 
 def tenant_api(state: dict[str, Any], index: int) -> TenantApi:
     tenant = state["tenants"][index]
-    return TenantApi(state["base_url"], state["database_url"], tenant["tenant_id"], tenant["api_key"],
+    return TenantApi(state["base_url"], state["database_write_url"], tenant["tenant_id"], tenant["api_key"],
                      tenant["actor_user_id"], tenant["session_cookie"])
 
 

@@ -1,4 +1,8 @@
-"""Reading JSON request bodies with clear 4xx errors instead of framework defaults."""
+"""Reading JSON request bodies with clear 4xx errors instead of framework defaults.
+
+Oversized bodies are refused without being read: a ``Content-Length`` above the limit at once,
+a chunked body as soon as the bytes received pass it.
+"""
 from __future__ import annotations
 
 import json
@@ -11,12 +15,29 @@ from ..errors import V1ApiError, WorkflowApiError
 MAX_BODY_BYTES = 1_048_576
 
 
+def _too_large(v1: bool) -> Exception:
+    message = f"Request body exceeds {MAX_BODY_BYTES} bytes"
+    return V1ApiError("PAYLOAD_TOO_LARGE", message) if v1 else WorkflowApiError(413, message)
+
+
+async def read_limited(request: Request, *, v1: bool = False, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body, at most ``limit`` bytes; more raises the route family's 413 before reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(v1)
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise _too_large(v1)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def json_body(request: Request, *, v1: bool = False, default: Any = None) -> Any:
     """The parsed body; oversized or malformed bodies raise the route family's 4xx error."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        message = f"Request body exceeds {MAX_BODY_BYTES} bytes"
-        raise V1ApiError("PAYLOAD_TOO_LARGE", message) if v1 else WorkflowApiError(413, message)
+    raw = await read_limited(request, v1=v1)
     if not raw.strip():
         return default
     try:

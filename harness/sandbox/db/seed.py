@@ -379,11 +379,11 @@ def describe(api_keys: Mapping[str, str]) -> list[TenantSeed]:
 
 def reset(conn: psycopg.Connection[Any], api_keys: Mapping[str, str],
           event_catalog: Mapping[str, str]) -> list[TenantSeed]:
-    """Empty every table of the current schema and seed again, in one transaction."""
+    """Empty every table of the current schema (but the sandbox's marker) and seed again, in one transaction."""
     with conn.transaction():
         cur = psycopg.Cursor(conn, row_factory=tuple_row)
         tables = [name for (name,) in cur.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'sandbox_meta'")]
         cur.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
             sql.SQL(", ").join(map(sql.Identifier, tables))))
         return seed(conn, api_keys, event_catalog)

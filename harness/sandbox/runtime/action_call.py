@@ -19,8 +19,9 @@ from ..actions.base import Action, ActionContext
 from ..actions.registry import get_action
 from ..actions.schema import SchemaError
 from . import cursor as cur
+from . import expression_pool
 from .errors import RuntimeFailure, validation_failed
-from .expressions import ExpressionError, escape_pointer, evaluate, resolve_mapping
+from .expressions import ExpressionError, escape_pointer, evaluate
 from .paths import assign_path, save_as_path
 from .recorder import CLOCK
 from .schema import config_issues
@@ -62,8 +63,8 @@ async def action_call(call: StepCall) -> None:
     if issues:
         raise validation_failed(issues)
     context = call.run.context()
-    data = _resolve_input(config.get("inputMapping") or {}, context)
-    explicit_key = _explicit_key(config.get("idempotencyKey"), context)
+    data = await _resolve_input(config.get("inputMapping") or {}, context)
+    explicit_key = await _explicit_key(config.get("idempotencyKey"), context)
     action = get_action(config["actionId"], config["version"])
     if action is None:
         raise RuntimeFailure("ValidationError", f"Unknown action {config['actionId']}@{config['version']}")
@@ -82,21 +83,22 @@ async def action_call(call: StepCall) -> None:
             raise _call_failed("Error", exc.message) from None
 
 
-def _resolve_input(mapping: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+async def _resolve_input(mapping: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """Each top-level entry resolved in order (§2.5); secret refs fail as they did in the fixture era."""
     try:
-        return {key: resolve_mapping(value, context, pointer=f"/{escape_pointer(key)}")
+        return {key: await expression_pool.resolve(value, context, f"/{escape_pointer(key)}")
                 for key, value in mapping.items()}
     except ExpressionError as exc:
         raise RuntimeFailure(exc.category, exc.message, path=exc.path) from None
 
 
-def _explicit_key(expr: dict[str, Any] | None, context: dict[str, Any]) -> str | None:
+async def _explicit_key(expr: dict[str, Any] | None, context: dict[str, Any]) -> str | None:
     """``config.idempotencyKey`` evaluated and stringified like JavaScript's ``String()``."""
     if expr is None:
         return None
     try:
-        value = evaluate(expr.get("$expr", ""), context)
+        value = await expression_pool.evaluate(expr.get("$expr", ""), context)
+        # a fixed expression over a JSON value of bounded size: safe to run inline
         return "null" if value is None else evaluate("toString(v)", {"v": value})
     except ExpressionError as exc:
         raise RuntimeFailure(exc.category, exc.message) from None

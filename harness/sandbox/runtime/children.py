@@ -26,7 +26,8 @@ RunChild = Callable[[RunState, str], Awaitable[ChildOutcome]]
 
 async def call_workflow(state: RunState, step: dict[str, Any], path: str, run_child: RunChild) -> None:
     """Run the child to its end; a child that does not succeed fails this step with an ``ActionError``."""
-    payload = {key: evaluate_expr(expr, state.context()) for key, expr in (step.get("inputMapping") or {}).items()}
+    payload = {key: await evaluate_expr(expr, state.context())
+               for key, expr in (step.get("inputMapping") or {}).items()}
     workflow_id, version = step["workflowId"], step["workflowVersion"]
     if state.depth >= MAX_CALL_DEPTH:
         raise RuntimeFailure("ActionError", f"Child workflow failed: calls nested deeper than {MAX_CALL_DEPTH}")
@@ -47,7 +48,7 @@ async def call_workflow(state: RunState, step: dict[str, Any], path: str, run_ch
         variables = state.envelope["vars"]
         variables["childRun"] = outcome.envelope
         try:
-            values = {target: evaluate_expr(expr, state.context()) for target, expr in mapping.items()}
+            values = {target: await evaluate_expr(expr, state.context()) for target, expr in mapping.items()}
         finally:
             variables.pop("childRun", None)
         for target, value in values.items():

@@ -142,14 +142,14 @@ class Interpreter:
         if kind == "control.return":
             return _DONE
         if kind == "control.if":
-            condition = evaluate_expr(step["condition"], self.s.context())
+            condition = await evaluate_expr(step["condition"], self.s.context())
             if not isinstance(condition, bool):
                 raise RuntimeFailure("ExpressionError", "control.if condition did not evaluate to boolean")
             return self._settle(cur.enter(position, "then" if condition else "else"))
         if kind == "control.tryCatch":
             return self._settle(cur.enter(position, "try"))
         if kind == "control.forEach":
-            items = evaluate_expr(step["items"], self.s.context())
+            items = await evaluate_expr(step["items"], self.s.context())
             if not isinstance(items, list):
                 raise RuntimeFailure("ValidationError", "control.forEach items did not evaluate to array")
             item_var = step["itemVar"]

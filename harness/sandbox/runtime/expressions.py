@@ -43,6 +43,10 @@ class ExpressionError(Exception):
         self.category = category
 
 
+class EvaluationTimeout(ExpressionError):
+    """The time limit was exceeded (``Expression evaluation exceeded <limit>ms``)."""
+
+
 class _Undefined:
     """A JavaScript ``undefined`` kept inside an array (only `append` can produce one)."""
 
@@ -68,7 +72,7 @@ def evaluate(source: str, context: dict[str, Any], *, timeout_ms: float | None =
 
     def check_deadline(*_node: Any) -> None:
         if time.perf_counter() > deadline:
-            raise ExpressionError(overrun)
+            raise EvaluationTimeout(overrun)
 
     # jsonata-python evaluates through a per-thread "current" instance (the last one built on the
     # thread); pin ours so the jsonata-js fixes in _Engine always apply.
@@ -80,12 +84,12 @@ def evaluate(source: str, context: dict[str, Any], *, timeout_ms: float | None =
     except Exception as exc:
         # jsonata-python re-wraps some exceptions (e.g. inside `and`), so trust the clock.
         if time.perf_counter() > deadline:
-            raise ExpressionError(overrun) from exc
+            raise EvaluationTimeout(overrun) from exc
         if isinstance(exc, ExpressionError):
             raise
         raise ExpressionError(str(exc) or type(exc).__name__) from exc
     if time.perf_counter() > deadline:
-        raise ExpressionError(overrun)
+        raise EvaluationTimeout(overrun)
     return _result(raw)
 
 
@@ -106,27 +110,30 @@ def resolve_mapping(
     *,
     secret_resolver: Callable[[str], Any] | None = None,
     pointer: str = "",
+    timeout_ms: float | None = None,
 ) -> Any:
     """Resolve a mapping value (§2.1): Expr, secret ref, or a literal walked recursively.
 
-    Failures carry ``path``, the JSON pointer of the failing entry below ``pointer``.
+    Failures carry ``path``, the JSON pointer of the failing entry below ``pointer``. ``timeout_ms``
+    is each expression's time limit (default: DEFAULT_TIMEOUT_MS).
     """
     if is_expr(value):
         try:
-            return evaluate(value["$expr"], context)
+            return evaluate(value["$expr"], context, timeout_ms=timeout_ms)
         except ExpressionError as exc:
-            raise ExpressionError(exc.message, path=pointer or None, category=exc.category) from exc
+            raise type(exc)(exc.message, path=pointer or None, category=exc.category) from exc
     if is_secret_ref(value):
         return _resolve_secret(value["$secret"], secret_resolver, pointer)
     if isinstance(value, dict):
         return {
             key: resolve_mapping(item, context, secret_resolver=secret_resolver,
-                                 pointer=f"{pointer}/{escape_pointer(key)}")
+                                 pointer=f"{pointer}/{escape_pointer(key)}", timeout_ms=timeout_ms)
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [
-            resolve_mapping(item, context, secret_resolver=secret_resolver, pointer=f"{pointer}/{index}")
+            resolve_mapping(item, context, secret_resolver=secret_resolver, pointer=f"{pointer}/{index}",
+                            timeout_ms=timeout_ms)
             for index, item in enumerate(value)
         ]
     return value

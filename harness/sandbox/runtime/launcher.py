@@ -16,8 +16,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from ..payloads.registry import PayloadSchemaRegistry
+from . import expression_pool
 from .engine import execute_run
-from .expressions import ExpressionError, resolve_mapping
+from .expressions import ExpressionError
 from .recorder import CLOCK, iso, json_text
 from .runs import StartedRun, insert_run
 from .waits import WaitTimer
@@ -61,11 +62,11 @@ class PlannedRun:
     mapping_applied: bool
 
 
-def map_trigger_payload(mapping: dict[str, Any], event: dict[str, Any]) -> dict[str, Any] | None:
+async def map_trigger_payload(mapping: dict[str, Any], event: dict[str, Any]) -> dict[str, Any] | None:
     """A trigger ``payloadMapping`` applied to ``{event: {name, correlationKey, payload, payloadSchemaRef}}``,
     dotted keys expanded into nested objects; ``None`` when the mapping fails."""
     try:
-        mapped = resolve_mapping(mapping, {"event": event})
+        mapped = await expression_pool.resolve(mapping, {"event": event})
     except ExpressionError:
         return None
     if not isinstance(mapped, dict):
@@ -82,8 +83,8 @@ def map_trigger_payload(mapping: dict[str, Any], event: dict[str, Any]) -> dict[
     return expanded
 
 
-def plan_runs(candidates: list[dict[str, Any]], registry: PayloadSchemaRegistry, *, event_name: str,
-              payload: dict[str, Any], source_ref: str | None, correlation_key: str | None) -> list[PlannedRun]:
+async def plan_runs(candidates: list[dict[str, Any]], registry: PayloadSchemaRegistry, *, event_name: str,
+                    payload: dict[str, Any], source_ref: str | None, correlation_key: str | None) -> list[PlannedRun]:
     """The candidate workflows (rows of ``CANDIDATES``) the event starts, with each run's input.
 
     A workflow is skipped quietly when its schema refs do not line up, its trigger mapping fails
@@ -100,8 +101,8 @@ def plan_runs(candidates: list[dict[str, Any]], registry: PayloadSchemaRegistry,
         mapping = trigger.get("payloadMapping")
         mapped = isinstance(mapping, dict) and bool(mapping)
         if mapped:
-            run_payload = map_trigger_payload(mapping, {"name": event_name, "correlationKey": correlation_key,
-                                                        "payload": payload, "payloadSchemaRef": effective_ref})
+            run_payload = await map_trigger_payload(mapping, {"name": event_name, "correlationKey": correlation_key,
+                                                              "payload": payload, "payloadSchemaRef": effective_ref})
             if run_payload is None:
                 continue
         elif effective_ref != workflow_ref:
@@ -143,8 +144,8 @@ async def start_runs_for_event(conn: AsyncConnection, registry: PayloadSchemaReg
     async with conn.cursor(row_factory=dict_row) as c:
         await c.execute(CANDIDATES, (tenant, event_name))
         candidates = await c.fetchall()
-    planned = plan_runs(candidates, registry, event_name=event_name, payload=payload, source_ref=source_ref,
-                        correlation_key=correlation_key)
+    planned = await plan_runs(candidates, registry, event_name=event_name, payload=payload, source_ref=source_ref,
+                              correlation_key=correlation_key)
     planned = await within_concurrency_limits(conn, planned)
     async with conn.pipeline():
         return await insert_runs(conn, planned, tenant=tenant, event_name=event_name)

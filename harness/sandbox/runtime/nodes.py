@@ -10,7 +10,8 @@ from typing import Any, Awaitable, Callable
 
 from .action_call import action_call
 from .errors import RuntimeFailure, validation_failed
-from .expressions import ExpressionError, evaluate, is_expr, js_string
+from . import expression_pool
+from .expressions import ExpressionError, is_expr, js_string
 from .paths import assign_path
 from .recorder import CLOCK, iso
 from .schema import config_issues
@@ -30,19 +31,19 @@ def node_config(call: StepCall) -> dict[str, Any]:
     return config or {}
 
 
-def evaluate_expr(value: Any, context: dict[str, Any]) -> Any:
-    """Evaluate an Expr object; failures become the runtime error of their category."""
+async def evaluate_expr(value: Any, context: dict[str, Any]) -> Any:
+    """Evaluate an Expr object (off the event loop); failures become the runtime error of their category."""
     if not is_expr(value):
         raise RuntimeFailure("ValidationError", "Expected an expression object with $expr")
     try:
-        return evaluate(value["$expr"], context)
+        return await expression_pool.evaluate(value["$expr"], context)
     except ExpressionError as exc:
         raise RuntimeFailure(exc.category, exc.message, path=exc.path) from None
 
 
-def eval_expr(value: Any, call: StepCall) -> Any:
+async def eval_expr(value: Any, call: StepCall) -> Any:
     """Evaluate an Expr object against the run context of ``call``."""
-    return evaluate_expr(value, call.run.context())
+    return await evaluate_expr(value, call.run.context())
 
 
 def assign_value(envelope: dict[str, Any], target: str, value: Any) -> None:
@@ -53,10 +54,10 @@ def assign_value(envelope: dict[str, Any], target: str, value: Any) -> None:
         raise RuntimeFailure(exc.category, exc.message) from None
 
 
-def assign_all(assignments: dict[str, Any], call: StepCall) -> None:
+async def assign_all(assignments: dict[str, Any], call: StepCall) -> None:
     """Evaluate and apply assignments in order; later entries see earlier ones."""
     for target, expr in assignments.items():
-        assign_value(call.run.envelope, target, eval_expr(expr, call))
+        assign_value(call.run.envelope, target, await eval_expr(expr, call))
 
 
 async def state_set(call: StepCall) -> None:
@@ -65,7 +66,7 @@ async def state_set(call: StepCall) -> None:
 
 
 async def transform_assign(call: StepCall) -> None:
-    assign_all(node_config(call)["assign"], call)
+    await assign_all(node_config(call)["assign"], call)
     return None
 
 
@@ -81,9 +82,9 @@ async def event_wait(call: StepCall) -> str | None:
         (name, payload), run.resume_event = run.resume_event, None
         run.envelope["vars"]["event"] = payload
         run.envelope["vars"]["eventName"] = name
-        assign_all(config.get("assign") or {}, call)
+        await assign_all(config.get("assign") or {}, call)
         return None
-    key = js_string(eval_expr(config["correlationKey"], call))
+    key = js_string(await eval_expr(config["correlationKey"], call))
     timeout_ms = config.get("timeoutMs")
     timeout_at = CLOCK.now() + timedelta(milliseconds=timeout_ms) if timeout_ms else None
     wait_id = queue_event_wait(run.recorder, step_path=call.path, event_name=config["eventName"], key=key,
