@@ -12,11 +12,12 @@ from . import expect
 from .cleanup import ApiDelete, Sql
 from .config import Target, resolve_target
 from .db import Database
-from .errors import ConfigError, FixtureError, HarnessError, HttpError, RunTimeout, TargetUnreachable
+from .errors import (ConfigError, FixtureError, HarnessError, HttpError, ReadOnlyViolation, RunTimeout,
+                     TargetUnreachable)
 from .fixture import Fixture, open_fixture
 from .http import AlgaClient
 
 __all__ = [
     "AlgaClient", "ApiDelete", "Sql", "ConfigError", "Database", "Fixture", "FixtureError", "HarnessError", "HttpError",
-    "RunTimeout", "Target", "TargetUnreachable", "expect", "open_fixture", "resolve_target",
+    "ReadOnlyViolation", "RunTimeout", "Target", "TargetUnreachable", "expect", "open_fixture", "resolve_target",
 ]

@@ -1,4 +1,7 @@
-"""Failure artifacts: one folder per failed fixture execution, with every secret scrubbed."""
+"""Failure artifacts: one folder per failed fixture execution, with every secret scrubbed.
+
+Scrubbing is :func:`harness.redaction.redact_text`: the listed secrets, and any URL/DSN credential.
+"""
 from __future__ import annotations
 
 import json
@@ -7,15 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-REDACTED = "[REDACTED]"
+from .redaction import REDACTED, redact_text
+
+__all__ = ["REDACTED", "failure_dir", "one_line", "strip_ansi", "write_failure_artifacts"]
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (longest first) with ``[REDACTED]``."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 def failure_dir(root: str | Path, test_id: str, run_id: str | None = None, now: datetime | None = None) -> Path:
@@ -29,7 +28,10 @@ def failure_dir(root: str | Path, test_id: str, run_id: str | None = None, now: 
 
 def write_failure_artifacts(folder: Path, *, notebook_text: str | None, context: dict[str, Any],
                             error_text: str, export: dict[str, Any], secrets: Iterable[str]) -> list[Path]:
-    """Write the four failure files into ``folder`` and return their paths."""
+    """Write the four failure files into ``folder`` and return their paths.
+
+    Each file is scrubbed of ``secrets`` and of every URL/DSN credential it holds.
+    """
     secrets = list(secrets)
     files = {
         "failure.ipynb": notebook_text if notebook_text is not None else json.dumps(
@@ -41,7 +43,7 @@ def write_failure_artifacts(folder: Path, *, notebook_text: str | None, context:
     written = []
     for name, text in files.items():
         path = folder / name
-        path.write_text(redact(text, secrets), encoding="utf-8")
+        path.write_text(redact_text(text, secrets), encoding="utf-8")
         written.append(path)
     return written
 

@@ -13,6 +13,7 @@ import click
 
 from . import commands
 from .errors import HarnessError
+from .redaction import redact_text
 
 USAGE_ERROR = 2
 
@@ -33,20 +34,27 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: user mistakes become one ``error:`` line and exit code 2, never a traceback."""
+    """Entry point: user mistakes become one ``error:`` line and exit code 2, never a traceback.
+
+    The line is scrubbed of URL and DSN credentials, whatever the message quotes.
+    """
     try:
         return cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        _error(exc.format_message())
         sys.exit(USAGE_ERROR)
     except click.Abort:
-        click.echo("error: aborted", err=True)
+        _error("aborted")
         sys.exit(130)
     except HarnessError as exc:
-        click.echo(f"error: {exc}", err=True)
+        _error(str(exc))
         sys.exit(USAGE_ERROR)
+
+
+def _error(message: str) -> None:
+    click.echo(f"error: {redact_text(message)}", err=True)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,40 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import ConfigError
+from .redaction import cookie_secrets, credentials_in, redact_url, secrets_in_data, unique
+
+if TYPE_CHECKING:
+    from .db import Database
 
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_ARTIFACTS_DIR = "artifacts"
+SANDBOX_DIR_ENV = "HARNESS_SANDBOX_DIR"
+
+TARGET_VARIABLES = ("BASE_URL", "TENANT_ID", "DATABASE_URL", "DATABASE_WRITE_URL", "WORKFLOW_HARNESS_API_KEY",
+                    "HARNESS_COOKIE", "TIMEOUT_MS", "ARTIFACTS_DIR", "HARNESS_SANDBOX")
+"""The variables :meth:`Target.kernel_env` sets; a kernel never inherits them from elsewhere."""
+PRIVATE_VARIABLES = ("HARNESS_SANDBOX_DIR", "HARNESS_TEST_SANDBOX_DIR", "PG_CONNECTION_STRING", "ALGA_API_KEY",
+                     "COOKIE_FILE", "COOKIE")
+"""Harness internals and credentials that stay out of a kernel's environment."""
+PRIVATE_PREFIXES = ("HARNESS_LANE", "HARNESS_TENANTS")
+_LIBPQ_VARIABLE = re.compile(r"^PG[A-Z]+$")  # PGPASSWORD, PGSSLMODE, ...: how libpq reaches the target's database
+_CONTAINED_SECRET_LEN = 8  # a variable holding a secret this long (or longer) inside its value is dropped too
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Target:
-    """Everything needed to reach one AlgaPSA tenant over HTTP and Postgres."""
+    """Everything needed to reach one AlgaPSA tenant over HTTP and Postgres.
+
+    ``database_url`` is the assertion (read) session; ``database_write_url`` the one
+    :meth:`harness.Database.writer` uses (``None``: the same URL). ``extra_secrets`` are further values
+    to scrub, filled by :func:`resolve_target`: the sandbox's keys and cookies of every tenant and its
+    database passwords, lane credentials, ``PGPASSWORD``, and the resolved key and cookie themselves.
+    """
 
     base_url: str
     tenant_id: str
@@ -30,15 +50,29 @@ class Target:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     artifacts_dir: str = DEFAULT_ARTIFACTS_DIR
     is_sandbox: bool = False
+    database_write_url: str | None = None
+    extra_secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            shown.append(f"{f.name}={redact_url(value)!r}" if isinstance(value, str) else f"{f.name}={value!r}")
+        return f"Target({', '.join(shown)})"
 
     def secrets(self) -> list[str]:
         """Values that must never appear in an artifact or an executed notebook."""
-        found = [s for s in (self.api_key, self.cookie) if s]
-        for url in (self.database_url, self.base_url):
-            password = urlsplit(url).password if url else None
-            if password:
-                found.append(password)
-        return found
+        return unique([self.api_key, *cookie_secrets(self.cookie), *credentials_in(self.database_url),
+                       *credentials_in(self.database_write_url), *credentials_in(self.base_url),
+                       *self.extra_secrets])
+
+    def database(self) -> "Database":
+        """A :class:`harness.Database` on this target: reads on ``database_url``, writes on the write URL."""
+        from .db import Database  # local import: db imports the driver and pandas
+
+        return Database(self.database_url or "", write_url=self.database_write_url)
 
     def kernel_env(self) -> dict[str, str]:
         """Environment variables that carry this target (secrets included) into a kernel."""
@@ -46,26 +80,48 @@ class Target:
                "ARTIFACTS_DIR": self.artifacts_dir}
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
+        if self.database_write_url:
+            env["DATABASE_WRITE_URL"] = self.database_write_url
         if self.api_key:
             env["WORKFLOW_HARNESS_API_KEY"] = self.api_key
         if self.cookie:
             env["HARNESS_COOKIE"] = self.cookie
+        if self.is_sandbox:
+            env["HARNESS_SANDBOX"] = "1"
         return env
 
     def describe(self) -> str:
         """One line naming the target without secrets."""
         db = redact_url(self.database_url) if self.database_url else "no database"
+        if self.database_write_url and self.database_write_url != self.database_url:
+            db += f", writes via {redact_url(self.database_write_url)}"
         kind = "sandbox" if self.is_sandbox else "target"
-        return f"{kind} {self.base_url} tenant {self.tenant_id} ({db})"
+        return f"{kind} {redact_url(self.base_url)} tenant {self.tenant_id} ({db})"
 
 
-def redact_url(url: str) -> str:
-    """Replace the password of a URL with ``***``."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+def kernel_environment(target: Target, extra: Mapping[str, str],
+                       base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a kernel running against ``target``.
+
+    ``base`` (default ``os.environ``) minus harness internals, other credentials and any other target's
+    settings, plus :meth:`Target.kernel_env` and ``extra``. A variable is dropped when its name is private
+    (``HARNESS_SANDBOX_DIR``, ``ALGA_API_KEY``, ``HARNESS_LANE*``, ...), when its value is one of the
+    target's secrets or holds one, or when it carries URL/DSN credentials. libpq's own ``PG*`` variables
+    stay: the kernel's database connection may need them.
+    """
+    base = os.environ if base is None else base
+    secrets = target.secrets()
+    long_secrets = [s for s in secrets if len(s) >= _CONTAINED_SECRET_LEN]
+
+    def private(name: str, value: str) -> bool:
+        if name in TARGET_VARIABLES or name in PRIVATE_VARIABLES or name.startswith(PRIVATE_PREFIXES):
+            return True
+        if _LIBPQ_VARIABLE.match(name):
+            return False
+        return value in secrets or any(s in value for s in long_secrets) or redact_url(value) != value
+
+    env = {name: value for name, value in base.items() if not private(name, value)}
+    return {**env, **target.kernel_env(), **extra}
 
 
 def _first(*values: str | None) -> str | None:
@@ -102,6 +158,7 @@ def resolve_target(
     base_url: str | None = None,
     tenant_id: str | None = None,
     database_url: str | None = None,
+    database_write_url: str | None = None,
     api_key: str | None = None,
     cookie: str | None = None,
     cookie_file: str | None = None,
@@ -113,7 +170,11 @@ def resolve_target(
     """Build a :class:`Target` from explicit values, then the environment, then the sandbox.
 
     With no base URL from either source, the local sandbox is used; ``start_sandbox`` starts it
-    when it is not running (otherwise a :class:`ConfigError` explains how to start it).
+    when it is not running (otherwise a :class:`ConfigError` explains how to start it). The write URL
+    is ``database_write_url``, else ``DATABASE_WRITE_URL``, else the sandbox's (when the read URL is the
+    sandbox's too, given or not), else ``None`` (writes use the read URL). ``extra_secrets`` gets the credentials of
+    the environment (other API keys, lane keys and cookies, ``PGPASSWORD``) and, when the target is the
+    running sandbox, every secret in its state (all tenants' keys and cookies, database passwords).
     """
     env = os.environ if env is None else env
     url = _first(base_url, env.get("BASE_URL"))
@@ -127,11 +188,19 @@ def resolve_target(
     cookie_value = _first(cookie, env.get("HARNESS_COOKIE"), env.get("COOKIE"))
     if cookie_value is None and cookie_path:
         cookie_value = _read_cookie_file(cookie_path)
+    state = _sandbox_state(env, url, resolved_from_sandbox=bool(sandbox))
+    read_url = _first(database_url, env.get("DATABASE_URL"), env.get("PG_CONNECTION_STRING"))
+    write_url = _first(database_write_url, env.get("DATABASE_WRITE_URL"))
+    if read_url is None:
+        read_url = _first(sandbox.get("DATABASE_URL"))
+        write_url = write_url or _first(sandbox.get("DATABASE_WRITE_URL"))
+    if write_url is None and state is not None and read_url == state.get("database_url"):
+        write_url = _first(state.get("database_write_url"))  # the sandbox's reader: its writer goes with it
     target = Target(
         base_url=url.rstrip("/"),
         tenant_id=_first(tenant_id, env.get("TENANT_ID"), sandbox.get("TENANT_ID")) or "",
-        database_url=_first(database_url, env.get("DATABASE_URL"), env.get("PG_CONNECTION_STRING"),
-                            sandbox.get("DATABASE_URL")),
+        database_url=read_url,
+        database_write_url=write_url,
         api_key=_first(api_key, env.get("WORKFLOW_HARNESS_API_KEY"), env.get("ALGA_API_KEY"),
                        sandbox.get("WORKFLOW_HARNESS_API_KEY")),
         cookie=cookie_value,
@@ -140,14 +209,55 @@ def resolve_target(
         artifacts_dir=_first(artifacts_dir, env.get("ARTIFACTS_DIR")) or DEFAULT_ARTIFACTS_DIR,
         is_sandbox=bool(sandbox) or env.get("HARNESS_SANDBOX") == "1",
     )
+    # The target's own key and cookie too: copies made for other tenants (lanes) keep scrubbing them.
+    extra = unique([target.api_key, *cookie_secrets(target.cookie), *_environment_secrets(env),
+                    *(secrets_in_data(state) if state else [])])
+    target = replace(target, extra_secrets=tuple(extra))
     validate_target(target)
     return target
+
+
+_LANE_SECRET = re.compile(r"^HARNESS_LANE\d+_(?:API_KEY|COOKIE|COOKIE_FILE)$")
+
+
+def _environment_secrets(env: Mapping[str, str]) -> list[str]:
+    """Credentials in the environment besides the target's own: other keys, lane credentials, PGPASSWORD."""
+    found: list[str | None] = [env.get("ALGA_API_KEY"), env.get("WORKFLOW_HARNESS_API_KEY"), env.get("PGPASSWORD"),
+                               *cookie_secrets(env.get("COOKIE")), *cookie_secrets(env.get("HARNESS_COOKIE"))]
+    for name, value in env.items():
+        if not _LANE_SECRET.match(name) or not value.strip():
+            continue
+        if name.endswith("_FILE"):
+            try:
+                found += cookie_secrets(Path(value).read_text().replace("\r", "").replace("\n", "").strip())
+            except OSError:
+                continue
+        else:
+            found += cookie_secrets(value.strip())
+    return unique(found)
+
+
+def _same_origin(a: str, b: str) -> bool:
+    def norm(url: str) -> str:
+        return url.strip().rstrip("/").lower().replace("://localhost", "://127.0.0.1")
+    return norm(a) == norm(b)
+
+
+def _sandbox_state(env: Mapping[str, str], base_url: str, *, resolved_from_sandbox: bool) -> dict[str, Any] | None:
+    """The running sandbox's state when ``base_url`` is that sandbox, else ``None``."""
+    from .sandbox.state import read_state  # local import: the sandbox package is optional for real targets
+
+    directory = env.get(SANDBOX_DIR_ENV)
+    state = read_state(Path(directory).resolve() if directory else None)
+    if state is None or not (resolved_from_sandbox or _same_origin(str(state.get("base_url", "")), base_url)):
+        return None
+    return state
 
 
 def validate_target(target: Target) -> None:
     """Raise :class:`ConfigError` with one clear line when the target cannot work."""
     if not re.match(r"^https?://[^/\s]+", target.base_url):
-        raise ConfigError(f"base URL must start with http:// or https://, got {target.base_url!r}")
+        raise ConfigError(f"base URL must start with http:// or https://, got {redact_url(target.base_url)!r}")
     if not target.tenant_id:
         raise ConfigError("no tenant: pass --tenant or set TENANT_ID")
     if not _UUID.match(target.tenant_id):

@@ -23,6 +23,14 @@ class TargetUnreachable(HarnessError):
     """The AlgaPSA server or its database cannot be reached."""
 
 
+class ReadOnlyViolation(HarnessError):
+    """A statement on the read-only assertion session (``fx.db``) that could write or change the session.
+
+    Deliberately not an ``AssertionError``: the fixture asked for something it may not do, which is not
+    a failed expectation about the product. Writes go through ``fx.db.writer()``.
+    """
+
+
 class HttpError(HarnessError):
     """A non-2xx response. ``details`` is the parsed JSON body (or ``{"error": <text>}``)."""
 

@@ -13,6 +13,7 @@ import httpx
 
 from .config import Target
 from .errors import HttpError, TargetUnreachable
+from .redaction import redact_url
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class AlgaClient:
         try:
             resp = self._http.request(method, path, json=json_body, params=params, headers=headers)
         except httpx.TransportError as exc:
-            raise TargetUnreachable(f"cannot reach {self.target.base_url}: {exc}") from None
+            raise TargetUnreachable(f"cannot reach {redact_url(self.target.base_url)}: "
+                                    f"{redact_url(str(exc) or type(exc).__name__)}") from None
         body = _parse_json(resp.text)
         if not 200 <= resp.status_code < 300:
             details = body if body is not None else {"error": resp.text}

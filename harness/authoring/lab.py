@@ -5,7 +5,6 @@ Kernels inherit the server's environment, so the target travels as environment v
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..config import Target
+from ..config import Target, kernel_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +39,7 @@ def lab_launch(target: Target, *, port: int | None = None, open_browser: bool = 
     if not open_browser:
         argv.append("--no-browser")
     argv += extra_args
-    env = {**(os.environ if base_env is None else base_env), **target.kernel_env()}
-    if target.is_sandbox:
-        env["HARNESS_SANDBOX"] = "1"
+    env = kernel_environment(target, {}, base=base_env)
     return LabLaunch(argv, env, root)
 
 

@@ -1,7 +1,9 @@
 """Failure folder layout and secret scrubbing."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from harness import artifacts
 
@@ -22,6 +24,27 @@ def test_written_files_are_redacted(tmp_path):
     for path in files:
         assert "sekret-key" not in path.read_text()
     assert "[REDACTED]" in (tmp_path / "failure.error.txt").read_text()
+
+
+def test_written_files_lose_unlisted_dsn_and_url_credentials(tmp_path):
+    error = ('psycopg.OperationalError: connection to "postgresql://app:db-pass@db/alga" failed\n'
+             "  conninfo host=db password='kv pass' dbname=alga\n"
+             "  BASE_URL=https://u:web-pass@alga.example.com ?password=query-pass")
+    context = {"env": {"DATABASE_URL": "postgresql://app:db-pass@db/alga", "BASE_URL": "https://tok-pass@alga"},
+               "amount": Decimal("10.05")}
+    notebook = json.dumps({"cells": [{"cell_type": "code", "source": "DSN = 'host=db password=nb-pass'",
+                                      "outputs": [{"output_type": "error", "traceback": [error]}]}],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    files = artifacts.write_failure_artifacts(tmp_path, notebook_text=notebook, context=context, error_text=error,
+                                              export={"dsn": "host=db password=kv-export"}, secrets=[])
+    for path in files:
+        text = path.read_text()
+        for secret in ("db-pass", "kv pass", "web-pass", "query-pass", "tok-pass", "nb-pass", "kv-export"):
+            assert secret not in text, (path.name, secret)
+        if path.suffix in (".json", ".ipynb"):
+            json.loads(text)  # still valid JSON after scrubbing
+    context_text = (tmp_path / "failure.context.json").read_text()
+    assert "postgresql://app:***@db/alga" in context_text and '"10.05"' in context_text
 
 
 def test_one_line_reason():

@@ -1,10 +1,15 @@
 """Target resolution: flags over environment, validation messages, secrets."""
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
-from harness.config import redact_url, resolve_target
+from harness.config import Target, kernel_environment, resolve_target, with_overrides
 from harness.errors import ConfigError
+from harness.redaction import credentials_in
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 ENV = {"BASE_URL": "http://env.test", "TENANT_ID": TENANT, "DATABASE_URL": "postgresql://u:pw@db/x",
@@ -50,8 +55,48 @@ def test_bad_configuration_is_explained(change, message):
 
 def test_secrets_include_key_cookie_and_db_password():
     target = resolve_target(env=ENV, cookie="c=1")
-    assert set(target.secrets()) == {"env-key", "c=1", "pw"}
+    assert set(target.secrets()) == {"env-key", "c=1", "pw", "alga-key"}, "the unused ALGA_API_KEY too"
     assert "env-key" not in repr(target) and "pw" not in target.describe()
+
+
+@pytest.mark.parametrize("field, value, secrets", [
+    ("database_url", "postgresql://u:url-pw@db/x", {"url-pw"}),
+    ("database_url", "postgresql://u@db/x?password=query-pw", {"query-pw"}),
+    ("database_url", "host=db user=u password=plain-pw dbname=x", {"plain-pw"}),
+    ("database_url", "host=db user=u password='quoted pw' dbname=x", {"quoted pw", "'quoted pw'"}),
+    ("database_write_url", "postgresql://w:write-pw@db/x", {"write-pw"}),
+    ("base_url", "https://u:web-pw@alga.example.com", {"web-pw"}),
+    ("base_url", "https://web-token@alga.example.com", {"web-token"}),
+])
+def test_secrets_come_from_every_dsn_form(field, value, secrets):
+    env = {"BASE_URL": "http://env.test", "TENANT_ID": TENANT, "DATABASE_URL": "postgresql://u@db/x",
+           "WORKFLOW_HARNESS_API_KEY": "k-1234"}
+    target = resolve_target(env=env, **{field: value})
+    assert set(target.secrets()) == secrets | {"k-1234"}
+    for secret in secrets:
+        assert secret not in target.describe() and secret not in repr(target)
+
+
+def test_environment_credentials_are_secrets_and_survive_lane_copies(tmp_path: Path):
+    cookie_file = tmp_path / "lane3.cookie"
+    cookie_file.write_text("authjs.session-token=lane3-session-token\n")
+    env = {**ENV, "PGPASSWORD": "pg-env-pw", "HARNESS_LANE2_TENANT_ID": TENANT, "HARNESS_LANE2_API_KEY": "lane2-key",
+           "HARNESS_LANE3_COOKIE_FILE": str(cookie_file), "HARNESS_LANE4_COOKIE_FILE": str(tmp_path / "missing")}
+    target = resolve_target(env=env)
+    lane = with_overrides(target, api_key="lane-own-key")
+    assert {"pg-env-pw", "lane2-key", "lane3-session-token", "env-key", "alga-key"} <= set(lane.secrets())
+    assert "lane-own-key" in lane.secrets()
+
+
+def test_write_url_resolution():
+    assert resolve_target(env=ENV).database_write_url is None, "writes fall back to the read URL"
+    env = {**ENV, "DATABASE_WRITE_URL": "postgresql://w:wpw@db/x"}
+    assert resolve_target(env=env).database_write_url == "postgresql://w:wpw@db/x"
+    flagged = resolve_target(env=env, database_write_url="postgresql://f@db/x")
+    assert flagged.database_write_url == "postgresql://f@db/x"
+    assert flagged.kernel_env()["DATABASE_WRITE_URL"] == "postgresql://f@db/x"
+    assert "DATABASE_WRITE_URL" not in resolve_target(env=ENV).kernel_env()
+    assert "writes via postgresql://w:***@db/x" in resolve_target(env=env).describe()
 
 
 def test_kernel_env_carries_the_target():
@@ -59,6 +104,63 @@ def test_kernel_env_carries_the_target():
     assert env["BASE_URL"] == "http://env.test" and env["WORKFLOW_HARNESS_API_KEY"] == "env-key"
 
 
-def test_redact_url():
-    assert redact_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
-    assert redact_url("postgresql://u@h/db") == "postgresql://u@h/db"
+def test_kernel_environment_keeps_the_machine_and_drops_internals_and_credentials():
+    target = resolve_target(env=ENV, cookie="authjs.session-token=abcdefgh1234")
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/home/me", "LANG": "C.UTF-8", "PGSSLMODE": "require",
+            "HARNESS_SANDBOX_DIR": "/repo/.harness/sandbox", "HARNESS_TEST_SANDBOX_DIR": "/tmp/t",
+            "PG_CONNECTION_STRING": "postgresql://other@db/x", "ALGA_API_KEY": "alga-key", "COOKIE_FILE": "/c",
+            "COOKIE": "c=2", "HARNESS_LANE": "1", "HARNESS_LANE_FILE": "/l", "HARNESS_TENANTS_JSON": "[]",
+            "BASE_URL": "http://stale.test", "DATABASE_WRITE_URL": "postgresql://stale@db/x",
+            "MY_COPY_OF_THE_KEY": "env-key", "TOKEN_HOLDER": "Bearer abcdefgh1234",
+            "SOME_DSN": "host=db password=elsewhere", "OTHER_URL": "https://u:pw2@example.com"}
+    env = kernel_environment(target, {"HARNESS_CONTEXT_FILE": "/tmp/ctx.json"}, base=base)
+    assert env == {"PATH": "/usr/bin:/bin", "HOME": "/home/me", "LANG": "C.UTF-8", "PGSSLMODE": "require",
+                   **target.kernel_env(), "HARNESS_CONTEXT_FILE": "/tmp/ctx.json"}
+    assert "DATABASE_WRITE_URL" not in env, "a stale write URL is not inherited"
+
+
+def test_kernel_environment_defaults_to_this_process(monkeypatch):
+    monkeypatch.setenv("HARNESS_SANDBOX_DIR", "/somewhere")
+    env = kernel_environment(resolve_target(env=ENV), {})
+    assert env["PATH"] == os.environ["PATH"] and "HARNESS_SANDBOX_DIR" not in env
+
+
+def test_target_repr_hides_every_secret():
+    target = Target(base_url="https://u:webpw@alga.example", tenant_id=TENANT,
+                    database_url="postgresql://u:dbpw@db/x", database_write_url="host=db password=wpw",
+                    api_key="key-1234", cookie="c=cookie-value", extra_secrets=("other-secret",))
+    shown = repr(target) + target.describe()
+    for secret in target.secrets():
+        assert secret not in shown
+    assert "alga.example" in shown and "db/x" in shown
+
+
+def test_the_running_sandbox_adds_all_its_secrets(sandbox_dir: Path, sandbox_state: dict):
+    state = json.loads((sandbox_dir / "state.json").read_text())
+    tenant = state["tenants"][1]
+    env = {"BASE_URL": state["base_url"] + "/", "TENANT_ID": tenant["tenant_id"],
+           "DATABASE_URL": state["database_url"], "WORKFLOW_HARNESS_API_KEY": tenant["api_key"],
+           "HARNESS_SANDBOX_DIR": str(sandbox_dir), "PGPASSWORD": "pg-env-password"}
+    secrets = set(resolve_target(env=env).secrets())
+    for each in state["tenants"]:
+        assert each["api_key"] in secrets and each["session_cookie"] in secrets
+        assert each["session_cookie"].partition("=")[2] in secrets
+    assert "pg-env-password" in secrets
+    for name, value in state.items():  # the reader's, the writer's and the owner's database passwords
+        if name.endswith("url"):
+            assert set(credentials_in(value)) <= secrets, name
+    assert resolve_target(env=env).database_write_url == state.get("database_write_url"), "its writer goes with it"
+    not_sandbox = resolve_target(env={**env, "BASE_URL": "http://127.0.0.1:1"})
+    assert state["tenants"][0]["api_key"] not in not_sandbox.secrets()
+    assert not_sandbox.database_write_url is None
+
+
+def test_the_sandbox_target_takes_its_urls_and_every_secret(sandbox_dir: Path, sandbox_state: dict, monkeypatch):
+    monkeypatch.setenv("HARNESS_SANDBOX_DIR", str(sandbox_dir))
+    target = resolve_target(env={"HARNESS_SANDBOX_DIR": str(sandbox_dir)})
+    assert target.is_sandbox and target.base_url == sandbox_state["base_url"]
+    assert target.database_url == sandbox_state["database_url"]
+    assert target.database_write_url == sandbox_state.get("database_write_url")
+    secrets = set(target.secrets())
+    assert {t["api_key"] for t in sandbox_state["tenants"]} <= secrets
+    assert {t["session_cookie"] for t in sandbox_state["tenants"]} <= secrets

@@ -93,3 +93,19 @@ def test_connection_failure_is_a_one_line_unreachable_error():
 
     with pytest.raises(TargetUnreachable, match="cannot reach http://alga.test"):
         _client(handler, api_key="k").get("/")
+
+
+@pytest.mark.parametrize("base_url, secret", [
+    ("http://u:web-secret@alga.test", "web-secret"),
+    ("http://tok3n-secret@alga.test", "tok3n-secret"),
+])
+def test_unreachable_message_hides_credentials(base_url, secret):
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot connect to {request.url} (proxy postgresql://p:proxy-secret@h/x)")
+
+    target = Target(base_url=base_url, tenant_id=TENANT, database_url="postgresql://x/y", api_key="k")
+    with pytest.raises(TargetUnreachable) as info:
+        AlgaClient(target, transport=httpx.MockTransport(handler)).get("/")
+    message = str(info.value)
+    assert message.startswith("cannot reach http://") and "***@alga.test" in message
+    assert secret not in message and "proxy-secret" not in message
