@@ -6,8 +6,11 @@ before the call returns. Cleanup runs the actions last-in-first-out and marks ea
 journal. Whatever a dead kernel, an interrupt or a timeout left undone is replayed from the journal
 by the runner, or later by ``harness cleanup`` when the whole machine went away.
 
-A journal is JSON lines: one header, then ``add`` / ``done`` / ``failed`` records. The process that
-owns a running fixture holds an exclusive ``flock`` on it, so a journal nobody holds is a leftover.
+A journal is JSON lines: one header, then ``add`` / ``done`` / ``failed`` records. Only ``add`` records
+are synced to disk: a lost ``done`` only means an action runs again, and every action must be safe to
+repeat (a ``DELETE ... WHERE``, an API delete whose 404 counts as done). The process that owns a
+running fixture (the runner, or a kernel on its own) holds an exclusive ``flock`` on the journal, so a
+journal nobody holds is a leftover; only that owner removes the file, once nothing is pending.
 Arbitrary callables can still be registered, but they live in the kernel only.
 """
 from __future__ import annotations
@@ -18,21 +21,27 @@ import decimal
 import fcntl
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.types.json import Json, Jsonb
 
 from .errors import HarnessError, HttpError, TargetUnreachable
 from .project import state_dir
+from .redaction import redact_text
 
 JOURNAL_ENV = "HARNESS_CLEANUP_JOURNAL"  # set by the runner: the journal this kernel appends to
 JOURNAL_DIR_ENV = "HARNESS_JOURNAL_DIR"
 JOURNAL_VERSION = 1
 SUFFIX = ".cleanup.jsonl"
+LOCK_PATIENCE_S = 1.0  # how long taking a journal waits out another process's momentary liveness probe
+API_TIMEOUT_S = 10.0  # per request, when the runner or `harness cleanup` replays
+STALE_AFTER_S = 60.0  # an unheld journal with nothing pending this old is removed by `harness cleanup`
 
 
 class CleanupError(HarnessError):
@@ -45,7 +54,7 @@ def _encode(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return {"$float": repr(value)}
+        return {"$float": repr(float(value))}  # float(): numpy floats are floats, with another repr
     if isinstance(value, decimal.Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, uuid.UUID):
@@ -66,18 +75,22 @@ def _encode(value: Any) -> Any:
                        "wrap JSON values in psycopg.types.json.Jsonb, or pass text")
 
 
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "$float": float, "$decimal": decimal.Decimal, "$datetime": dt.datetime.fromisoformat,
+    "$date": dt.date.fromisoformat, "$json": Json, "$jsonb": Jsonb, "$bytes": base64.b64decode}
+
+
 def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if not isinstance(value, dict):
         return value
     (tag, raw), = value.items()
-    return {"$float": float, "$decimal": decimal.Decimal, "$datetime": dt.datetime.fromisoformat,
-            "$date": dt.date.fromisoformat, "$json": Json, "$jsonb": Jsonb,
-            "$bytes": base64.b64decode}[tag](raw)
+    return _DECODERS[tag](raw)
 
 
-def _encode_params(params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
+def encode_params(params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
+    """Statement parameters as JSON-ready data (tagged where JSON has no type of its own)."""
     if params is None:
         return None
     if isinstance(params, Mapping):
@@ -85,7 +98,8 @@ def _encode_params(params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
     return [_encode(v) for v in params]
 
 
-def _decode_params(raw: Any) -> Any:
+def decode_params(raw: Any) -> Any:
+    """Parameters written by :func:`encode_params` (sequences come back as lists)."""
     if raw is None:
         return None
     if isinstance(raw, dict):
@@ -121,13 +135,16 @@ class Sql:
     def __post_init__(self) -> None:
         if not isinstance(self.sql, str) or not self.sql.strip():
             raise CleanupError("Sql needs a statement")
-        _encode_params(self.params)  # refuse what cannot be journaled now, not at replay time
+        try:  # refuse what cannot be journaled now, not at replay time
+            json.dumps(encode_params(self.params))
+        except (TypeError, ValueError) as exc:
+            raise CleanupError(f"cleanup parameters cannot be journaled: {exc}") from None
 
     def run(self, target: CleanupTarget) -> None:
         target.execute(self.sql, self.params)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "sql", "sql": self.sql, "params": _encode_params(self.params)}
+        return {"kind": "sql", "sql": self.sql, "params": encode_params(self.params)}
 
 
 @dataclass(frozen=True)
@@ -168,10 +185,20 @@ def action_from_json(data: Mapping[str, Any]) -> CleanupAction:
     """Rebuild an action written by ``to_json``."""
     kind = data.get("kind")
     if kind == "sql":
-        return Sql(data["sql"], _decode_params(data.get("params")))
+        return Sql(data["sql"], decode_params(data.get("params")))
     if kind == "api_delete":
-        return ApiDelete(data["path"], [action_from_json(s) for s in data.get("fallback") or []])  # type: ignore[misc]
+        return ApiDelete(data["path"], [Sql(s["sql"], decode_params(s.get("params")))
+                                        for s in data.get("fallback") or []])
     raise CleanupError(f"unknown cleanup action {kind!r}")
+
+
+def describe_action(data: Mapping[str, Any]) -> str:
+    """One line saying what a journaled action does (statement text, no parameter values)."""
+    if data.get("kind") == "api_delete":
+        fallback = len(data.get("fallback") or [])
+        return f"DELETE {data.get('path')}" + (f" (else {fallback} SQL statement(s))" if fallback else "")
+    text = " ".join(str(data.get("sql", "")).split())
+    return f"SQL {text if len(text) <= 120 else text[:119] + '…'}"
 
 
 # -- the journal -----------------------------------------------------------------------------------
@@ -199,30 +226,51 @@ def database_place(url: str | None) -> str | None:
     return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
 
 
+def strip_userinfo(url: str) -> str:
+    """``url`` without user and password, and without a trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.hostname:
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        parts = parts._replace(netloc=host + (f":{parts.port}" if parts.port else ""))
+    return urlunsplit(parts).rstrip("/")
+
+
+def _take_lock(fd: int, patience_s: float) -> bool:
+    give_up = time.monotonic() + patience_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= give_up:
+                return False
+            time.sleep(0.01)
+
+
 class Journal:
-    """An append-only journal file. ``hold=True`` also takes the exclusive lock that marks it as live."""
+    """An append-only journal file. ``hold=True`` also takes the exclusive lock that marks it as live,
+    and makes this the owner: the only one that removes the file (on :meth:`close`, when nothing is pending)."""
 
     def __init__(self, path: Path, *, hold: bool = False) -> None:
         self.path = path
+        self.hold = hold
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        if hold:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(self._fd)
-                raise CleanupError(f"{path} belongs to a fixture that is still running") from None
+        if hold and not _take_lock(self._fd, LOCK_PATIENCE_S):
+            os.close(self._fd)
+            raise CleanupError(f"{path} belongs to a fixture that is still running")
         self._next = 1 + max((e.id for e in read_journal(path).entries), default=0)
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any], *, sync: bool = False) -> None:
         os.write(self._fd, (json.dumps(record, separators=(",", ":")) + "\n").encode())
-        os.fsync(self._fd)
+        if sync:
+            os.fsync(self._fd)
 
     def header(self, *, test_id: str, base_url: str, tenant_id: str, database_url: str | None) -> None:
-        """Describe the target the actions belong to (written once, before any action)."""
-        if self.path.stat().st_size == 0:
+        """Describe the target the actions belong to (written once, before any action; synced with the first)."""
+        if os.fstat(self._fd).st_size == 0:
             self._write({"type": "journal", "version": JOURNAL_VERSION, "testId": test_id,
-                         "baseUrl": _strip_userinfo(base_url), "tenantId": tenant_id,
+                         "baseUrl": strip_userinfo(base_url), "tenantId": tenant_id,
                          "database": database_place(database_url), "pid": os.getpid(),
                          "createdAt": dt.datetime.now(dt.timezone.utc).isoformat()})
 
@@ -230,7 +278,7 @@ class Journal:
         """Journal one action; returns its id. The record is on disk when this returns."""
         entry_id = self._next
         self._next += 1
-        self._write({"type": "add", "id": entry_id, "label": label, "action": action.to_json()})
+        self._write({"type": "add", "id": entry_id, "label": label, "action": action.to_json()}, sync=True)
         return entry_id
 
     def done(self, entry_id: int) -> None:
@@ -240,13 +288,15 @@ class Journal:
         self._write({"type": "failed", "id": entry_id, "error": error})
 
     def close(self) -> None:
-        """Close the file (and release the lock), removing it when nothing is left to do."""
+        """Close the file (and release the lock); the owner removes it when nothing is left to do."""
         if self._fd < 0:
             return
-        if not read_journal(self.path).pending:
-            self.path.unlink(missing_ok=True)
-        os.close(self._fd)
-        self._fd = -1
+        try:
+            if self.hold and not read_journal(self.path).pending:
+                self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> "Journal":
         return self
@@ -255,16 +305,10 @@ class Journal:
         self.close()
 
 
-def _strip_userinfo(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))) \
-        if parts.hostname else url
-
-
 @dataclass(frozen=True)
 class Entry:
+    """One journaled action: its id, label and JSON form."""
+
     id: int
     label: str
     action: dict[str, Any]
@@ -282,49 +326,55 @@ class JournalState:
 
 
 def read_journal(path: Path) -> JournalState:
-    """Parse a journal; a torn last line (the writer died mid-write) is ignored."""
+    """Parse a journal; a torn last line (the writer died mid-write) or a malformed record is ignored."""
     header: dict[str, Any] = {}
     entries: dict[int, Entry] = {}
     done: set[int] = set()
     errors: dict[int, str] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         lines = []
     for line in lines:
         try:
             record = json.loads(line)
-        except ValueError:
+            kind = record.get("type")
+            if kind == "journal":
+                header = record
+            elif kind == "add" and isinstance(record["action"], dict):
+                entries[int(record["id"])] = Entry(int(record["id"]), str(record.get("label", "")), record["action"])
+            elif kind == "done":
+                done.add(int(record["id"]))
+            elif kind == "failed":
+                errors[int(record["id"])] = str(record.get("error", ""))
+        except (ValueError, TypeError, KeyError, AttributeError):
             continue
-        kind = record.get("type")
-        if kind == "journal":
-            header = record
-        elif kind == "add":
-            entries[record["id"]] = Entry(record["id"], record.get("label", ""), record["action"])
-        elif kind == "done":
-            done.add(record["id"])
-        elif kind == "failed":
-            errors[record["id"]] = record.get("error", "")
     ordered = [entries[k] for k in sorted(entries)]
     return JournalState(path, header, ordered, [e for e in ordered if e.id not in done], errors)
 
 
-def replay(journal: Journal, target: CleanupTarget) -> list[str]:
+def replay(journal: Journal, target: CleanupTarget,
+           on_result: Callable[[Entry, str | None], None] | None = None) -> list[str]:
     """Run the journal's pending actions, last registered first; return the errors.
 
     Each action is marked done as it succeeds. A failed action stays pending, so a later replay
-    (``harness cleanup``) tries it again. Closing the journal removes it once nothing is pending.
+    (``harness cleanup``) tries it again. ``on_result(entry, error)`` hears about each action.
+    Closing the journal removes it once nothing is pending.
     """
     errors: list[str] = []
     for entry in reversed(read_journal(journal.path).pending):
         try:
             action_from_json(entry.action).run(target)
         except Exception as exc:  # every action runs, whatever the others do
-            message = f"cleanup {entry.label!r} failed: {type(exc).__name__}: {exc}"
+            message = redact_text(f"cleanup {entry.label!r} failed: {type(exc).__name__}: {exc}")
             errors.append(message)
             journal.failed(entry.id, message)
+            if on_result:
+                on_result(entry, message)
         else:
             journal.done(entry.id)
+            if on_result:
+                on_result(entry, None)
     return errors
 
 
@@ -353,33 +403,68 @@ def leftover_journals(directory: Path | None = None) -> Iterator[Path]:
             yield path
 
 
+def stale_journals(directory: Path | None = None, min_age_s: float = STALE_AFTER_S) -> Iterator[Path]:
+    """Journals nobody holds with nothing pending (their runner was killed before removing them)."""
+    folder = directory or journal_dir()
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
+        try:
+            old_enough = now - path.stat().st_mtime >= min_age_s
+        except FileNotFoundError:
+            continue
+        if old_enough and not is_live(path) and not read_journal(path).pending:
+            yield path
+
+
+def leftover_warning(directory: Path | None = None) -> str | None:
+    """The one-line warning every run prints when runs that died left cleanup behind, else ``None``."""
+    count = sum(1 for _ in leftover_journals(directory))
+    if not count:
+        return None
+    return f"warning: {count} cleanup journal(s) left by runs that died; run `harness cleanup`"
+
+
+def journal_matches(header: Mapping[str, Any], base_url: str, tenant_id: str) -> bool:
+    """True when a journal's header names this target: same base URL (userinfo aside) and tenant."""
+    return (strip_userinfo(str(header.get("baseUrl", ""))) == strip_userinfo(base_url)
+            and str(header.get("tenantId", "")).lower() == tenant_id.lower())
+
+
 class CleanupSession:
     """Runs actions against a target: its API for deletes, a writer connection opened on first use."""
 
-    def __init__(self, api: Any, open_writer: Any, *, owned: Sequence[Any] = ()) -> None:
+    def __init__(self, api: Any, open_writer: Callable[[], Any], *, open_api: Callable[[], Any] | None = None) -> None:
         self._api = api
+        self._open_api = open_api
         self._open_writer = open_writer
         self._writer: Any = None
-        self._owned = list(owned)
+        self._owned: list[Any] = []
 
     @classmethod
     def for_target(cls, target: Any) -> "CleanupSession":
-        """A session with its own client and connection (the runner's, after the kernel is gone)."""
+        """A session with its own client and connection, each opened on first use (the runner's after
+        the kernel, ``harness cleanup``'s). Writes go to the target's write URL."""
         from .db import Database
         from .http import AlgaClient
 
-        api = AlgaClient(target)
-        session = cls(api, None, owned=[api])
+        def open_api() -> Any:
+            client = AlgaClient(target, timeout_s=API_TIMEOUT_S)
+            session._owned.append(client)
+            return client
 
         def open_writer() -> Any:
             db = Database(target.database_url or "", write_url=getattr(target, "database_write_url", None))
             session._owned.append(db)
             return db.writer()
 
-        session._open_writer = open_writer
+        session = cls(None, open_writer, open_api=open_api)
         return session
 
     def api_delete(self, path: str) -> None:
+        if self._api is None and self._open_api is not None:
+            self._api = self._open_api()
         self._api.delete(path)
 
     def execute(self, sql: str, params: Any) -> int:
@@ -392,3 +477,9 @@ class CleanupSession:
         for resource in self._owned:
             resource.close()
         self._owned.clear()
+
+    def __enter__(self) -> "CleanupSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

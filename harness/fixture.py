@@ -19,10 +19,11 @@ import pandas as pd
 
 from . import expect, runs
 from .cleanup import JOURNAL_ENV, CleanupSession, Journal, new_journal_path
-from .config import Target, redact_url, resolve_target
+from .config import Target, resolve_target
 from .db import Database
 from .errors import FixtureError
 from .http import AlgaClient, Response
+from .redaction import redact_url
 from .workflow import Bundle, ImportSummary, import_bundle, load_bundle
 
 CONTEXT_FILE_ENV = "HARNESS_CONTEXT_FILE"
@@ -128,7 +129,18 @@ class Fixture:
         self.trigger_started_at = self.db.scalar("SELECT clock_timestamp()")
         self.timings["triggered"] = self.trigger_started_at.timestamp()
         self.run = None
+        self._save_progress()
         return self.trigger_started_at
+
+    def _save_progress(self) -> None:
+        """Under the runner, write what is known so far (ids, import summary, trigger time, cleanup
+        callables) to the context file, so the runner still reports truthfully if this kernel dies
+        before its teardown."""
+        path = os.environ.get(CONTEXT_FILE_ENV)
+        if path:
+            callables = [label for label, _, entry_id in self._cleanups if entry_id is None]
+            _write_json(Path(path), {"opened": True, "partial": True, **self._identity(),
+                                     "pendingCallables": callables})
 
     # -- triggering ---------------------------------------------------------------------
     def post_event(self, payload: Mapping[str, Any], *, event_name: str | None = None,
@@ -217,14 +229,16 @@ class Fixture:
         """Register cleanup to run after the test, last registered first, on pass and on fail.
 
         ``action`` is declarative (:class:`harness.ApiDelete`, :class:`harness.Sql`): it is journaled on
-        disk before this returns, so it still runs if the kernel dies, is interrupted or times out.
-        A plain callable is also accepted, but it lives in this kernel only.
+        disk before this returns, so it still runs if the kernel dies, is interrupted or times out
+        (the runner, or later ``harness cleanup``, replays it). A plain callable is also accepted, but it
+        lives in this kernel only: it does not run when the kernel dies or has to be killed.
         """
         if hasattr(action, "to_json") and hasattr(action, "run"):
             name = label or type(action).__name__
             self._cleanups.append((name, action, self._journal_for_cleanup().add(name, action)))
         elif callable(action):
             self._cleanups.append((label or getattr(action, "__name__", "cleanup"), action, None))
+            self._save_progress()  # so a runner whose kernel dies can say which callables were lost
         else:
             raise FixtureError(f"on_cleanup needs a cleanup action or a callable, got {type(action).__name__}")
         return action
@@ -259,12 +273,9 @@ class Fixture:
         return errors
 
     # -- reporting ----------------------------------------------------------------------
-    def context(self) -> dict[str, Any]:
-        """Plain data describing this fixture's state, for artifacts and reports (no secrets)."""
-        run = self.run
-        if run is None and self.workflow_id:
-            run = runs.newest_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at)
-        data: dict[str, Any] = {
+    def _identity(self) -> dict[str, Any]:
+        """What this fixture is and what it knows before the run: target, workflow, import, trigger time."""
+        return {
             "testId": self.test_id,
             "fixtureDir": str(self.fixture_dir),
             "target": {"baseUrl": redact_url(self.target.base_url), "tenantId": self.tenant_id,
@@ -273,23 +284,16 @@ class Fixture:
             "workflowId": self.workflow_id or None,
             "importSummary": self.import_summary.raw if self.import_summary else None,
             "triggerStartedAt": self.trigger_started_at.isoformat(),
-            "run": run,
-            "steps": [],
-            "logs": [],
-            "stepSummary": None,
-            "cleanupErrors": list(self.cleanup_errors),
-            "notes": self.notes,
-            "timings": dict(self.timings),
         }
-        if run is not None:
-            steps = runs.run_steps(self.db, run["run_id"])
-            data["steps"] = steps.to_dict("records")
-            data["logs"] = runs.run_logs(self.db, run["run_id"]).to_dict("records")
-            data["stepSummary"] = runs.step_summary(steps)
-        return data
+
+    def context(self) -> dict[str, Any]:
+        """Plain data describing this fixture's state, for artifacts and reports (no secrets)."""
+        facts = run_facts(self.db, self.tenant_id, self.workflow_id, self.trigger_started_at, self.run)
+        return {**self._identity(), **facts, "cleanupErrors": list(self.cleanup_errors), "notes": self.notes,
+                "timings": dict(self.timings)}
 
     def close(self) -> None:
-        """Close the journal (removed when nothing is left to do), the client and the database."""
+        """Close the journal (removed when nothing is left to do and this kernel owns it), the client and the database."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -314,7 +318,7 @@ def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | N
     bundle = load_bundle(directory / "bundle.json")
     target = resolve_target(base_url=base_url, tenant_id=tenant_id, timeout_ms=timeout_ms, start_sandbox=True)
     api = AlgaClient(target)
-    db = Database(target.database_url or "")
+    db = Database(target.database_url or "", write_url=target.database_write_url)
     fx = Fixture(directory, bundle, target, api, db)
     _active = fx
     fx.timings["opened"] = opened_at
@@ -322,17 +326,37 @@ def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | N
     return fx
 
 
+def run_facts(db: Database, tenant_id: str, workflow_id: str | None, since: datetime,
+              run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run (else the newest of the workflow since ``since``), its steps, logs and step summary."""
+    if run is None and workflow_id:
+        run = runs.newest_run(db, workflow_id, tenant_id, since)
+    facts: dict[str, Any] = {"run": run, "steps": [], "logs": [], "stepSummary": None}
+    if run is not None:
+        steps = runs.run_steps(db, run["run_id"])
+        facts["steps"] = steps.to_dict("records")
+        facts["logs"] = runs.run_logs(db, run["run_id"]).to_dict("records")
+        facts["stepSummary"] = runs.step_summary(steps)
+    return facts
+
+
 def active() -> Fixture | None:
     """The fixture opened last in this kernel, if any."""
     return _active
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (pd.Timestamp,)):
+def json_default(value: Any) -> Any:
+    """JSON for what a context holds besides plain data: timestamps as ISO text, anything else as text."""
+    if isinstance(value, (datetime, pd.Timestamp)):
         return value.isoformat()
     return str(value)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a reader never sees half a file)."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(data, default=json_default, indent=2))
+    os.replace(part, path)
 
 
 def teardown(context_file: str | None = None) -> None:
@@ -350,6 +374,7 @@ def teardown(context_file: str | None = None) -> None:
         fx.timings["cleanup_finished"] = time.time()
         for line in errors:
             print(line)
+        data.update(fx._identity())
         try:
             data.update(fx.context())
         except Exception:  # the context is best-effort; the cleanup result matters more
@@ -358,4 +383,4 @@ def teardown(context_file: str | None = None) -> None:
         fx.close()
         _active = None
     if path:
-        Path(path).write_text(json.dumps(data, default=_json_default, indent=2))
+        _write_json(Path(path), data)

@@ -11,13 +11,17 @@ kernel per fixture, and (with pytest-xdist) each worker in a tenant of its own w
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from .errors import FixtureError, HarnessError
 from .runner.discovery import is_fixture_folder
+
+if TYPE_CHECKING:
+    from .runner.interrupts import StopRequest
 
 _RUNNER = pytest.StashKey["_SessionRunner"]()
 _KEY_OWNERS = pytest.StashKey[dict]()
@@ -81,9 +85,18 @@ class FixtureItem(pytest.Item):
     """Runs the fixture notebook with the harness runner."""
 
     def runtest(self) -> None:
-        result = _runner(self.config).run(self.path)
+        """Run the fixture. The first Ctrl-C (or SIGTERM) stops it cleanly (cleanup, artifacts, a failure
+        report) and then the session; a second one is pytest's ``KeyboardInterrupt`` (cleanup left in
+        the fixture's journal, for ``harness cleanup``)."""
+        from .runner.interrupts import StopRequest, graceful_signals
+
+        stop = StopRequest()
+        with graceful_signals(stop):
+            result = _runner(self.config).run(self.path, stop)
         if result.artifacts_dir:
             self.user_properties.append(("artifacts", result.artifacts_dir))
+        if stop.requested:
+            self.session.shouldstop = f"{stop.describe()}: fixture {self.name} was stopped, its cleanup done"
         if not result.passed:
             raise FixtureFailed(result)
 
@@ -103,8 +116,9 @@ def _describe(result: Any) -> str:
 
     details = failure_details(result)
     lines = [f"FAIL {result.test_id}: {result.reason}"]
-    if details.cell_index is not None:
-        lines += ["", f"failing cell [{details.cell_index}]:"]
+    if details.cell_label:
+        name = f"[{details.cell_index}]" if details.cell_index is not None else f"({details.cell_label})"
+        lines += ["", f"failing cell {name}:"]
         lines += [f"    {line}" for line in details.cell_source.splitlines()]
         lines += ["", details.cell_error.rstrip()]
     if result.artifacts_dir:
@@ -124,7 +138,7 @@ class _SessionRunner:
         self.slot = int(worker[2:]) if worker[2:].isdigit() else 0
 
     def _setup(self) -> None:
-        from .config import resolve_target, with_overrides
+        from .config import kernel_environment, resolve_target, with_overrides
         from .runner.kernels import KernelPool
         from .runner.lanes import lane_targets
         from .runner.preflight import preflight
@@ -137,9 +151,9 @@ class _SessionRunner:
         self.lanes = lane_targets(target)
         for lane in self.lanes:
             preflight(lane)
-        self.pool = KernelPool(1)
+        self.pool = KernelPool(1, env=kernel_environment(target, {}))
 
-    def run(self, folder: Path) -> Any:
+    def run(self, folder: Path, stop: StopRequest | None = None) -> Any:
         from .runner.batch import run_pooled
         from .runner.lanes import claim_lane
 
@@ -153,7 +167,7 @@ class _SessionRunner:
                 raise
         assert self.lanes is not None
         with claim_lane(self.lanes, self.slot) as lane:
-            result, _ = run_pooled(folder, lane, self.pool)
+            result, _ = run_pooled(folder, lane, self.pool, stop=stop)
         return result
 
     def close(self) -> None:
@@ -165,6 +179,20 @@ def _runner(config: pytest.Config) -> _SessionRunner:
     if _RUNNER not in config.stash:
         config.stash[_RUNNER] = _SessionRunner(config)
     return config.stash[_RUNNER]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Warn once per session (not per xdist worker) when runs that died left cleanup journals."""
+    if not any(isinstance(item, FixtureItem) for item in session.items):
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        return
+    from .cleanup import leftover_warning
+
+    warning = leftover_warning()
+    if warning:
+        sys.stderr.write(warning + "\n")
+        sys.stderr.flush()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

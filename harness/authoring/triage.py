@@ -9,20 +9,10 @@ from typing import Any
 import nbformat
 import pandas as pd
 
-from ..artifacts import strip_ansi
 from ..errors import FixtureError
+from ..runner.cells import FailingCell, failing_cell
 
 CONTEXT_FILE = "failure.context.json"
-
-
-@dataclass(frozen=True)
-class FailingCell:
-    """The first cell of ``failure.ipynb`` that raised: where, what it ran and what it raised."""
-
-    index: int
-    source: str
-    error: str  # "<ename>: <evalue>"
-    traceback: str  # without terminal colours
 
 
 @dataclass(frozen=True)
@@ -43,7 +33,7 @@ class Failure:
             "runId": run.get("run_id"), "runStatus": run.get("status"),
             "triggerStartedAt": self.context.get("triggerStartedAt"),
             "failingCell": self.failing_cell.index if self.failing_cell else None,
-            "error": self.failing_cell.error if self.failing_cell else None,
+            "error": self.failing_cell.reason if self.failing_cell else None,
             "cleanupErrors": len(self.context.get("cleanupErrors") or []),
         }])
 
@@ -72,16 +62,6 @@ def failure_folder(path: str | Path) -> Path:
     if not found:
         raise FixtureError(f"{root}: no {CONTEXT_FILE} here or below (pass a harness run artifacts folder)")
     return found[-1].parent
-
-
-def failing_cell(nb: nbformat.NotebookNode) -> FailingCell | None:
-    """The first code cell with an error output."""
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return FailingCell(index, cell.source, f"{output.get('ename', 'Error')}: {output.get('evalue', '')}",
-                                   strip_ansi("\n".join(output.get("traceback", []))))
-    return None
 
 
 def load_failure(path: str | Path) -> Failure:

@@ -6,6 +6,7 @@ import sys
 import click
 
 from ..config import resolve_target
+from ..target_options import target_options
 
 
 @click.command()
@@ -17,29 +18,38 @@ from ..config import resolve_target
 @click.option("--debug", is_flag=True, help="Stream cell outputs to stderr while running.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the result as one JSON line.")
 @click.option("--artifacts-dir", default=None, help="Where failure artifacts go (default ./artifacts).")
-@click.option("--base-url", default=None, help="AlgaPSA base URL (default BASE_URL, else the local sandbox).")
-@click.option("--tenant", default=None, help="Tenant id (default TENANT_ID).")
-@click.option("--database-url", "--pg-url", "database_url", default=None, help="Postgres URL (default DATABASE_URL).")
-@click.option("--cookie-file", default=None, help="File holding the session Cookie header value.")
+@target_options
 def run(test_dir: str, force: bool, skip_import: bool, timeout_ms: int | None, debug: bool, as_json: bool,
-        artifacts_dir: str | None, base_url: str | None, tenant: str | None, database_url: str | None,
-        cookie_file: str | None) -> None:
-    """Run one fixture and print PASS or FAIL."""
+        artifacts_dir: str | None, target_flags: dict[str, str | None]) -> None:
+    """Run one fixture and print PASS or FAIL.
+
+    Exit 0 pass, 1 fail, 2 usage or configuration error. Ctrl-C (or SIGTERM) stops the fixture: its
+    cleanup still runs, its artifacts are written and the FAIL line printed, then exit 130 (143 after
+    SIGTERM). A second Ctrl-C quits at once (130) and leaves the cleanup for ``harness cleanup``.
+    """
     from ..runner.checks import check_fixture
+    from ..runner.interrupts import StopRequest, graceful_signals
     from ..runner.preflight import preflight
     from ..runner.single import run_fixture
+    from .cleanup import warn_about_leftovers
 
     fixture = check_fixture(test_dir)
-    target = resolve_target(base_url=base_url, tenant_id=tenant, database_url=database_url,
-                            cookie_file=cookie_file, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir,
-                            start_sandbox=True)
+    target = resolve_target(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir, start_sandbox=True)
     preflight(target)
-    result = run_fixture(fixture, target, force=force, skip_import=skip_import, debug=debug)
-    click.echo(result.summary_line())
-    if as_json:
-        click.echo(result.json_line())
-    if result.artifacts_dir:
-        click.echo(f"artifacts: {result.artifacts_dir}", err=True)
+    warn_about_leftovers()
+    stop = StopRequest()
+    try:
+        with graceful_signals(stop):
+            result = run_fixture(fixture, target, force=force, skip_import=skip_import, debug=debug, stop=stop)
+            click.echo(result.summary_line())
+            if as_json:
+                click.echo(result.json_line())
+            if result.artifacts_dir:
+                click.echo(f"artifacts: {result.artifacts_dir}", err=True)
+    except KeyboardInterrupt:
+        sys.exit(stop.exit_code)
+    if stop.requested:
+        sys.exit(stop.exit_code)
     sys.exit(0 if result.passed else 1)
 
 

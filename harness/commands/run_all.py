@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import resolve_target, with_overrides
+from ..target_options import target_options
 
 if TYPE_CHECKING:
     from ..runner.batch import BatchOutcome
@@ -33,22 +34,23 @@ DEFAULT_PATH = "fixtures"
 @click.option("--skip-import", is_flag=True, help="Use the workflows already in the database.")
 @click.option("--timeout-ms", type=int, default=None, help="Global timeout per fixture (default 60000 or TIMEOUT_MS).")
 @click.option("--artifacts-dir", default=None, help="Where failure artifacts go (default ./artifacts).")
-@click.option("--base-url", default=None, help="AlgaPSA base URL (default BASE_URL, else the local sandbox).")
-@click.option("--tenant", default=None, help="Tenant id (default TENANT_ID).")
-@click.option("--database-url", "--pg-url", "database_url", default=None, help="Postgres URL (default DATABASE_URL).")
-@click.option("--cookie-file", default=None, help="File holding the session Cookie header value.")
+@target_options
 def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard: str | None,
             junit_xml: str | None, html_path: str | None, json_path: str | None, fail_fast: bool, force: bool,
-            skip_import: bool, timeout_ms: int | None, artifacts_dir: str | None, base_url: str | None,
-            tenant: str | None, database_url: str | None, cookie_file: str | None) -> None:
+            skip_import: bool, timeout_ms: int | None, artifacts_dir: str | None,
+            target_flags: dict[str, str | None]) -> None:
     """Run every fixture under PATH (fixture folders or folders of them; default fixtures/).
 
     Each fixture runs in its own kernel. Fixtures running at the same time use different tenants
     (a fixture pauses the other fixture workflows of its tenant): on the local sandbox, one per
     seeded tenant; elsewhere, one at a time. Exit 0 when all pass, 1 when any fails, 2 on usage errors.
+    Ctrl-C (or SIGTERM) stops the running fixtures cleanly (cleanup, artifacts, FAIL lines, summary and
+    reports), then exits 130 (143); a second Ctrl-C quits at once, leaving cleanup for ``harness cleanup``.
     """
     from ..runner.batch import BatchOptions, run_batch
     from ..runner.discovery import check_batch, discover
+    from ..runner.interrupts import StopRequest, graceful_signals
+    from .cleanup import warn_about_leftovers
     from ..runner.keywords import KeywordError, compile_keywords
     from ..runner.lanes import lane_targets, lanes_notice
     from ..runner.preflight import preflight
@@ -73,9 +75,7 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
         folders = take_shard(folders, *shard_spec)
     check_batch(folders)
 
-    target = resolve_target(base_url=base_url, tenant_id=tenant, database_url=database_url,
-                            cookie_file=cookie_file, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir,
-                            start_sandbox=True)
+    target = resolve_target(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir, start_sandbox=True)
     target = with_overrides(target, artifacts_dir=str(Path(target.artifacts_dir).resolve()))
     lanes = lane_targets(target)
     for lane in lanes:
@@ -86,15 +86,21 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
         click.echo(notice, err=True)
     wanted = min(requested, len(lanes))
 
+    warn_about_leftovers()
     tty = sys.stdout.isatty()
-    with BatchProgress(len(folders), sys.stdout, tty) as progress:
-        outcome = run_batch(folders, lanes, wanted, BatchOptions(
-            force=force, skip_import=skip_import, fail_fast=fail_fast,
-            on_start=progress.started, on_result=progress.finished))
-    print_summary(outcome, sys.stdout, tty)
-    _write_reports(outcome, junit_xml, html_path, json_path,
-                   {"keyword": keyword, "shard": shard, "paths": [str(p) for p in paths or [DEFAULT_PATH]]})
-    sys.exit(0 if outcome.passed else 1)
+    stop = StopRequest()
+    try:
+        with graceful_signals(stop):
+            with BatchProgress(len(folders), sys.stdout, tty) as progress:
+                outcome = run_batch(folders, lanes, wanted, BatchOptions(
+                    force=force, skip_import=skip_import, fail_fast=fail_fast,
+                    on_start=progress.started, on_result=progress.finished, stop=stop))
+            print_summary(outcome, sys.stdout, tty)
+            _write_reports(outcome, junit_xml, html_path, json_path,
+                           {"keyword": keyword, "shard": shard, "paths": [str(p) for p in paths or [DEFAULT_PATH]]})
+    except KeyboardInterrupt:
+        sys.exit(stop.exit_code)
+    sys.exit(stop.exit_code if stop.requested else 0 if outcome.passed else 1)
 
 
 def _write_reports(outcome: BatchOutcome, junit_xml: str | None, html_path: str | None, json_path: str | None,

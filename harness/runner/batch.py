@@ -2,7 +2,11 @@
 
 A fixture that fails, hangs (its global timeout interrupts it) or kills its kernel ends as a FAIL
 verdict of its own; nothing it does stops the other workers. ``fail_fast`` stops handing out
-fixtures after the first failure; the ones already running finish.
+fixtures after the first failure; the ones already running finish. A stop request (the first
+Ctrl-C or SIGTERM) hands out nothing more and stops the running fixtures the way their timeout
+would: teardown, journal replay, artifacts, a FAIL verdict each. A ``KeyboardInterrupt`` in the
+calling thread (a second Ctrl-C) kills every kernel at once and leaves their journals for
+``harness cleanup``.
 """
 from __future__ import annotations
 
@@ -12,14 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..config import Target
+from ..config import Target, kernel_environment
 from ..errors import HarnessError
 from .checks import check_fixture
+from .interrupts import StopRequest
 from .kernels import KernelLease, KernelPool
 from .lanes import claim_lane
 from .single import FixtureResult, run_fixture
 
-ABORT_GRACE_S = 15  # after Ctrl-C, how long interrupted fixtures get to clean up
+ABORT_GRACE_S = 15  # after a KeyboardInterrupt no handler turned into a stop request: time to clean up
+FORCED_EXIT_WAIT_S = 2  # after a forced stop, how long workers get to notice their dead kernels
 
 
 @dataclass
@@ -36,12 +42,14 @@ class BatchItem:
 
 @dataclass
 class BatchOutcome:
-    """Every verdict (in completion order), the fixtures ``fail_fast`` left out, and the wall time."""
+    """Every verdict (in completion order), the fixtures left out and why (``--fail-fast``, or the
+    signal that stopped the batch), and the wall time."""
 
     items: list[BatchItem]
     not_run: list[Path]
     wall_s: float
     jobs: int
+    stopped_by: str = "--fail-fast"
 
     @property
     def failed(self) -> list[BatchItem]:
@@ -59,12 +67,14 @@ class BatchOptions:
     fail_fast: bool = False
     on_start: Callable[[Path], None] | None = None
     on_result: Callable[[BatchItem], None] | None = None
+    stop: StopRequest | None = None  # set from outside (a signal handler) to stop the batch cleanly
 
 
 def run_batch(folders: Sequence[Path], lanes: Sequence[Target], jobs: int,
               options: BatchOptions | None = None) -> BatchOutcome:
     """Run ``folders`` on up to ``jobs`` lanes at once and return every verdict, in completion order."""
     options = options or BatchOptions()
+    stop_request = options.stop or StopRequest()
     workers = max(1, min(jobs, len(lanes), len(folders)))
     queue = list(reversed(folders))
     items: list[BatchItem] = []
@@ -74,7 +84,7 @@ def run_batch(folders: Sequence[Path], lanes: Sequence[Target], jobs: int,
 
     def next_folder() -> Path | None:
         with lock:
-            return queue.pop() if queue and not stop.is_set() else None
+            return queue.pop() if queue and not stop.is_set() and not stop_request.requested else None
 
     def work(slot: int, pool: KernelPool) -> None:
         while (folder := next_folder()) is not None:
@@ -83,45 +93,52 @@ def run_batch(folders: Sequence[Path], lanes: Sequence[Target], jobs: int,
             with claim_lane(lanes, slot) as lane:
                 started = time.monotonic() - began
                 result, lease = run_pooled(folder, lane, pool, force=options.force,
-                                           skip_import=options.skip_import)
+                                           skip_import=options.skip_import, stop=stop_request)
             item = BatchItem(folder, result, lane.tenant_id, started, time.monotonic() - began,
                              lease.wait_s if lease else 0.0)
             with lock:
                 items.append(item)
                 if not result.passed and options.fail_fast:
                     stop.set()
-            if stop.is_set():
+            if stop.is_set() or stop_request.requested:
                 pool.stop_warming()
             if options.on_result:
                 options.on_result(item)
 
-    pool = KernelPool(workers, limit=len(folders))
+    pool = KernelPool(workers, limit=len(folders), env=kernel_environment(lanes[0], {}))
     threads = [threading.Thread(target=work, args=(slot, pool), name=f"harness-lane-{slot}", daemon=True)
                for slot in range(workers)]
     try:
         for thread in threads:
             thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)  # stays responsive to Ctrl-C
-    except BaseException:
-        stop.set()
-        try:  # Ctrl-C: interrupted fixtures still run their cleanup, unless a second Ctrl-C says hurry
-            pool.interrupt_leased()
-            for thread in threads:
-                thread.join(timeout=ABORT_GRACE_S)
-        except KeyboardInterrupt:
-            pass
-        pool.close(kill_leased=True)  # what is left sees a dead kernel and ends at once
-        for thread in threads:
-            thread.join(timeout=ABORT_GRACE_S)
+        _join(threads, None)
+    except KeyboardInterrupt:
+        if not stop_request.requested:  # no handler turned the first Ctrl-C into a stop request: do it now
+            stop_request.request()
+            try:
+                _join(threads, ABORT_GRACE_S)
+            except KeyboardInterrupt:
+                stop_request.forced = True
+        stop_request.forced = stop_request.forced or any(t.is_alive() for t in threads)
+        # forced: what is left sees a dead kernel at once; its journal stays for `harness cleanup`
+        pool.close(kill_leased=stop_request.forced)
+        _join(threads, FORCED_EXIT_WAIT_S)
         raise
     pool.close()
-    return BatchOutcome(items, list(reversed(queue)), time.monotonic() - began, workers)
+    return BatchOutcome(items, list(reversed(queue)), time.monotonic() - began, workers,
+                        stop_request.describe() if stop_request.requested else "--fail-fast")
 
 
-def run_pooled(folder: Path, lane: Target, pool: KernelPool, *, force: bool = True,
-               skip_import: bool = False) -> tuple[FixtureResult, KernelLease | None]:
+def _join(threads: Sequence[threading.Thread], timeout_s: float | None) -> None:
+    """Wait for ``threads`` (at most ``timeout_s``), staying responsive to signals."""
+    give_up = None if timeout_s is None else time.monotonic() + timeout_s
+    for thread in threads:
+        while thread.is_alive() and (give_up is None or time.monotonic() < give_up):
+            thread.join(timeout=0.2)
+
+
+def run_pooled(folder: Path, lane: Target, pool: KernelPool, *, force: bool = True, skip_import: bool = False,
+               stop: StopRequest | None = None) -> tuple[FixtureResult, KernelLease | None]:
     """Check and run one fixture in a kernel from ``pool``; every problem becomes a FAIL verdict."""
     try:
         fixture = check_fixture(folder)
@@ -132,7 +149,7 @@ def run_pooled(folder: Path, lane: Target, pool: KernelPool, *, force: bool = Tr
     except RuntimeError as exc:  # the batch is being aborted
         return FixtureResult(fixture.test_id, passed=False, duration_ms=0, reason=str(exc)), None
     try:
-        return run_fixture(fixture, lane, force=force, skip_import=skip_import, kernel=lease), lease
+        return run_fixture(fixture, lane, force=force, skip_import=skip_import, kernel=lease, stop=stop), lease
     except Exception as exc:  # a runner bug must cost one verdict, not the batch
         return FixtureResult(fixture.test_id, passed=False, duration_ms=0, reason=f"{type(exc).__name__}: {exc}"), lease
     finally:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import artifacts
+from .cells import failing_cell
 from .single import FixtureResult
 
 NOTEBOOK = "failure.ipynb"
@@ -15,9 +15,11 @@ ERROR_TEXT = "failure.error.txt"
 
 @dataclass(frozen=True)
 class FailureDetails:
-    """The failing cell's index and source, its error (traceback without colours) and the full error report."""
+    """The failing cell (its index in the fixture's own notebook, ``None`` for a cell the runner added,
+    and how to name it), its source, its error (traceback without colours) and the full error report."""
 
     cell_index: int | None = None
+    cell_label: str = ""
     cell_source: str = ""
     cell_error: str = ""
     error_text: str = ""
@@ -34,13 +36,7 @@ def failure_details(result: FixtureResult) -> FailureDetails:
         nb = nbformat.read(folder / NOTEBOOK, as_version=4)
     except (OSError, ValueError):
         return FailureDetails(error_text=error_text)
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                traceback = artifacts.strip_ansi("\n".join(output.get("traceback", [])))
-                return FailureDetails(index, cell.source, traceback or f"{output.get('ename')}: {output.get('evalue')}",
-                                      error_text)
-    for index, cell in enumerate(nb.cells):  # no error output: e.g. the cell during which the kernel died
-        if cell.get("metadata", {}).get("papermill", {}).get("exception"):
-            return FailureDetails(index, cell.source, result.reason, error_text)
-    return FailureDetails(error_text=error_text)
+    cell = failing_cell(nb)
+    if cell is None:
+        return FailureDetails(error_text=error_text)
+    return FailureDetails(cell.index, cell.label, cell.source, cell.error or result.reason, error_text)

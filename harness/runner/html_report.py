@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .batch import BatchItem, BatchOutcome
 from .failures import NOTEBOOK
-from .reports import NOT_RUN_REASON, failure_text
+from .reports import failure_text, not_run_reason
 
 RENDERED_NOTEBOOK = "failure.html"
 
@@ -71,7 +71,7 @@ def write_html(outcome: BatchOutcome, path: Path, title: str = "harness run-all"
     report_dir = path.parent.resolve()
     items = sorted(outcome.items, key=lambda i: (i.folder.name, str(i.folder)))
     rows = [_row(item) for item in items]
-    rows += [f'<tr><td>{e(f.name)}</td><td class="NOT_RUN">NOT RUN</td><td></td><td>{e(NOT_RUN_REASON)}</td></tr>'
+    rows += [f'<tr><td>{e(f.name)}</td><td class="NOT_RUN">NOT RUN</td><td></td><td>{e(not_run_reason(outcome))}</td></tr>'
              for f in outcome.not_run]
     failures = "".join(_failure_section(item, report_dir) for item in items if not item.result.passed)
     passed = len(outcome.items) - len(outcome.failed)

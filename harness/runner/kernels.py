@@ -5,7 +5,7 @@ that ahead of need, on its own thread and event loop, while other fixtures run; 
 gets a kernel that is already warm. Kernels of this Python environment are forked from a process
 that has imported everything once (forkserver.py), which makes a start cost little CPU.
 Isolation is unchanged: no kernel is ever reused, and the warm-up only imports modules (no fixture
-state). The fixture's target and its own variables (context file, deadline) reach the kernel's
+state). The fixture's target and its own variables (context file, cleanup journal, deadline) reach the kernel's
 environment just before its notebook starts, through a silent execute request that never appears
 in the notebook.
 """
@@ -21,7 +21,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Coroutine, Mapping, TypeVar
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -70,8 +70,11 @@ class KernelPool:
     """Keeps up to ``spares`` kernels warming ahead of need; starts at most ``limit`` in all."""
 
     def __init__(self, spares: int, *, limit: int | None = None, kernel_name: str = "python3",
-                 log_output: bool = False, fork: bool = True) -> None:
+                 log_output: bool = False, fork: bool = True, env: Mapping[str, str] | None = None) -> None:
+        """``env`` is the environment kernels start with (default: this process's); each fixture's own
+        variables are added when it takes its kernel."""
         self.kernel_name = kernel_name
+        self._env = dict(os.environ if env is None else env)
         self.log_output = log_output
         self._server = forkserver.ForkServer(log_output=log_output) if fork and forkserver.supported() else None
         self._spares = max(0, spares)
@@ -123,13 +126,6 @@ class KernelPool:
         for future in spares:
             self.retire(future)
 
-    def interrupt_leased(self) -> None:
-        """Send an interrupt to every kernel running a fixture: its cell stops and its teardown runs."""
-        with self._lock:
-            leased = [f for f in self._live if f not in self._ready and f.done() and not f.exception()]
-        for future in leased:
-            self.call(future.result().km.interrupt_kernel())
-
     def close(self, *, kill_leased: bool = False) -> None:
         """Kill the spares (and, with ``kill_leased``, kernels still running fixtures), then stop the loop."""
         with self._lock:
@@ -167,7 +163,7 @@ class KernelPool:
         if self._server is not None:
             km.provisioner = forkserver.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
             km.provisioner.server = self._server
-        options: dict[str, Any] = {"env": {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        options: dict[str, Any] = {"env": {**self._env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
                                    "extra_arguments": KERNEL_ARGS}
         if not self.log_output:
             options["stderr"] = subprocess.DEVNULL

@@ -14,6 +14,7 @@ import psycopg
 
 from ..config import Target
 from ..db import Database
+from ..redaction import redact_url
 from ..errors import ConfigError, HttpError, TargetUnreachable
 from ..http import AlgaClient
 
@@ -28,8 +29,8 @@ def preflight(target: Target, timeout_s: float = 5.0) -> None:
     try:
         httpx.get(target.base_url + "/", timeout=timeout_s)
     except httpx.TransportError as exc:
-        raise TargetUnreachable(f"cannot reach {target.base_url}: {exc or type(exc).__name__}") from None
-    db = Database(target.database_url or "")
+        raise TargetUnreachable(f"cannot reach {redact_url(target.base_url)}: {exc or type(exc).__name__}") from None
+    db = target.database()
     try:
         _check_tenant(db, target)
         if target.api_key:
@@ -80,7 +81,8 @@ def _probe(target: Target, timeout_s: float) -> None:
         except HttpError as exc:
             if exc.status == 404:
                 return
+            where = redact_url(target.base_url)
             which = "the session cookie (COOKIE_FILE / --cookie-file)" if target.cookie else KEY_SETTING
             if exc.status in (401, 403) or "authenticated" in str(exc).lower():
-                raise ConfigError(f"{target.base_url} refused {which} for tenant {target.tenant_id}: {exc}") from None
-            raise ConfigError(f"{target.base_url} answered the credential check with {exc}") from None
+                raise ConfigError(f"{where} refused {which} for tenant {target.tenant_id}: {exc}") from None
+            raise ConfigError(f"{where} answered the credential check with {exc}") from None

@@ -76,7 +76,7 @@ def totals_line(outcome: BatchOutcome) -> str:
     passed = len(outcome.items) - len(outcome.failed)
     line = f"{passed} passed, {len(outcome.failed)} failed"
     if outcome.not_run:
-        line += f", {len(outcome.not_run)} not run (--fail-fast)"
+        line += f", {len(outcome.not_run)} not run ({outcome.stopped_by})"
     return f"{line} in {outcome.wall_s:.1f} s ({outcome.jobs} job{'s' if outcome.jobs != 1 else ''})"
 
 

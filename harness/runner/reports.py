@@ -12,8 +12,12 @@ from typing import Any
 from .batch import BatchItem, BatchOutcome
 from .failures import failure_details
 
-NOT_RUN_REASON = "not run: --fail-fast stopped the batch after a failure"
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def not_run_reason(outcome: BatchOutcome) -> str:
+    """Why the fixtures left out of a batch did not run."""
+    return f"not run: {outcome.stopped_by} stopped the batch"
 
 
 def _xml_text(text: str) -> str:
@@ -56,7 +60,7 @@ def write_junit(outcome: BatchOutcome, path: Path, suite_name: str = "harness") 
     for folder in outcome.not_run:
         case = ET.SubElement(suite, "testcase", {"classname": folder.parent.name, "name": folder.name,
                                                  "time": "0.000", "file": str(folder)})
-        ET.SubElement(case, "skipped", {"message": NOT_RUN_REASON})
+        ET.SubElement(case, "skipped", {"message": not_run_reason(outcome)})
     root = ET.Element("testsuites", {k: suite.get(k, "") for k in ("name", "tests", "failures", "errors", "time")})
     root.append(suite)
     ET.indent(root)
@@ -72,7 +76,7 @@ def outcome_data(outcome: BatchOutcome, *, selection: dict[str, Any] | None = No
         data.update(fixtureDir=str(item.folder), tenantId=item.tenant_id,
                     error=None if item.result.passed else failure_text(item))
         results.append(data)
-    results += [{"testId": folder.name, "status": "NOT_RUN", "fixtureDir": str(folder), "reason": NOT_RUN_REASON}
+    results += [{"testId": folder.name, "status": "NOT_RUN", "fixtureDir": str(folder), "reason": not_run_reason(outcome)}
                 for folder in outcome.not_run]
     return {"summary": {"total": len(results), "passed": len(outcome.items) - len(outcome.failed),
                         "failed": len(outcome.failed), "notRun": len(outcome.not_run),

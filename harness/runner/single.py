@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -11,20 +10,27 @@ from typing import Any, Callable
 
 import nbformat
 import papermill
+from nbclient.exceptions import DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
 from .. import artifacts
-from ..config import Target
+from ..cleanup import JOURNAL_ENV, Journal
+from ..config import Target, kernel_environment
 from ..errors import HarnessError
+from ..redaction import redact_text
 from ..fixture import CONTEXT_FILE_ENV, DEADLINE_ENV
 from ..http import AlgaClient
 from ..workflow import export_workflow
+from . import recovery
+from .cells import FailingCell, failing_cell
 from .checks import FixtureFolder
 from .engine import ENGINE_NAME, EngineOutcome
+from .interrupts import StopRequest
 
 KernelProvider = Callable[[dict[str, str], Path], Any]
 """Given the kernel variables of one fixture run and its folder, returns a started kernel manager that is
 set up with them and used for that run only (batches pass pre-started kernels this way)."""
+EXPORT_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -59,32 +65,49 @@ class FixtureResult:
         return json.dumps(self.as_dict())
 
 
-def _first_error(nb: nbformat.NotebookNode) -> tuple[int | None, str, str]:
-    """(cell index, one-line reason, full traceback text) of the first failing cell."""
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                reason = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
-                tb = "\n".join(output.get("traceback", []))
-                return index, reason, tb
-    return None, "", ""
-
-
 def run_fixture(fixture: FixtureFolder, target: Target, *, force: bool = True, skip_import: bool = False,
-                debug: bool = False, kernel_name: str = "python3", kernel: KernelProvider | None = None) -> FixtureResult:
+                debug: bool = False, kernel_name: str = "python3", kernel: KernelProvider | None = None,
+                stop: StopRequest | None = None) -> FixtureResult:
     """Execute the fixture's notebook with papermill and return the verdict (never raises on test failure).
 
-    Without ``kernel`` a fresh kernel is started in the fixture folder.
+    Without ``kernel`` a fresh kernel is started in the fixture folder. However the notebook ends (pass,
+    fail, timeout, dead or killed kernel, ``stop`` requested), the cleanup the kernel journaled and did
+    not finish is replayed from here before the verdict. A ``KeyboardInterrupt`` (a forced stop, pytest's
+    Ctrl-C) propagates once the journal is replayed, or at once, journal kept, when ``stop.forced``.
     """
     started = time.monotonic()
-    secrets = target.secrets()
+    journal = recovery.open_journal(fixture.test_id, target)
+    try:
+        nb, context, outcome, engine_error = _execute(fixture, target, journal, force=force, skip_import=skip_import,
+                                                      debug=debug, kernel_name=kernel_name, kernel=kernel, stop=stop)
+        # after a forced stop (a second Ctrl-C) nothing more is replayed: the journal is for `harness cleanup`
+        replay_errors = [] if stop is not None and stop.forced else recovery.replay_pending(journal, target)
+    except BaseException:
+        if stop is None or not stop.forced:
+            try:
+                recovery.replay_pending(journal, target)
+            except Exception:  # what failed stays pending in the journal, for `harness cleanup`
+                pass
+        raise
+    finally:
+        journal.close()
+    context = recovery.complete_context(context, target)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _judge(fixture, target, nb, context, outcome, engine_error, replay_errors, stop, duration_ms)
+
+
+def _execute(fixture: FixtureFolder, target: Target, journal: Journal, *, force: bool, skip_import: bool,
+             debug: bool, kernel_name: str, kernel: KernelProvider | None, stop: StopRequest | None
+             ) -> tuple[nbformat.NotebookNode | None, dict[str, Any], EngineOutcome, str]:
+    """Run the notebook; return the executed notebook, the context the kernel wrote, the engine's
+    outcome and the error that ended execution early (if any)."""
     with tempfile.TemporaryDirectory(prefix="harness-") as tmp:
         out_path = Path(tmp) / "executed.ipynb"
         context_path = Path(tmp) / "context.json"
         deadline = time.monotonic() + target.timeout_ms / 1000
-        run_env = {**target.kernel_env(), CONTEXT_FILE_ENV: str(context_path),
+        run_env = {**target.kernel_env(), CONTEXT_FILE_ENV: str(context_path), JOURNAL_ENV: str(journal.path),
                    DEADLINE_ENV: str(time.time() + target.timeout_ms / 1000)}
-        env = {**os.environ, **run_env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env = kernel_environment(target, {**run_env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
         outcome = EngineOutcome()
         parameters = {"fixture_dir": str(fixture.path), "timeout_ms": target.timeout_ms, "force": force,
                       "skip_import": skip_import}
@@ -96,40 +119,55 @@ def run_fixture(fixture: FixtureFolder, target: Target, *, force: bool = True, s
             papermill.execute_notebook(
                 str(fixture.path / "test.ipynb"), str(out_path), parameters=parameters, engine_name=ENGINE_NAME,
                 kernel_name=kernel_name, progress_bar=False, log_output=debug,
-                deadline=deadline, outcome=outcome, start_timeout=60, **placement)
+                deadline=deadline, outcome=outcome, stop=stop, start_timeout=60, **placement)
         except PapermillExecutionError:
             pass  # the failing cell is read back from the executed notebook below
+        except DeadKernelError as exc:
+            if not outcome.kernel_died:  # else the engine's own way to end: the outcome says it all
+                engine_error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # kernel start failures and the like: still a verdict, not a crash
             engine_error = f"{type(exc).__name__}: {exc}"
         nb = nbformat.read(out_path, as_version=4) if out_path.exists() else None
         context = json.loads(context_path.read_text()) if context_path.exists() else {}
-    duration_ms = int((time.monotonic() - started) * 1000)
+    return nb, context, outcome, engine_error
 
-    cell_index, reason, tb = _first_error(nb) if nb is not None else (None, "", "")
-    cleanup_errors = list(context.get("cleanupErrors") or [])
+
+def _judge(fixture: FixtureFolder, target: Target, nb: nbformat.NotebookNode | None, context: dict[str, Any],
+           outcome: EngineOutcome, engine_error: str, replay_errors: list[str], stop: StopRequest | None,
+           duration_ms: int) -> FixtureResult:
+    failing = failing_cell(nb) if nb is not None else None
+    reason = failing.reason if failing is not None else ""
     if outcome.timed_out:
         reason = f"FixtureTimeout: the fixture did not finish within {target.timeout_ms} ms"
-    if engine_error and not reason:
-        reason = engine_error
+    if outcome.stopped:
+        reason = f"Interrupted: {stop.describe() if stop else 'a stop request'} stopped the fixture"
+    if outcome.kernel_killed:
+        reason += "; its cell ignored the interrupt, so the kernel was killed"
+    if not reason:
+        reason = engine_error or outcome.execution_error or ""
+    cleanup_errors = list(context.get("cleanupErrors") or [])
     if outcome.teardown_error:
         cleanup_errors.append(outcome.teardown_error)
+    cleanup_errors += replay_errors
     if not reason and cleanup_errors:
         reason = cleanup_errors[0]
+    secrets = target.secrets()
+    context = {**context, "cleanupErrors": cleanup_errors}
     run = context.get("run") or {}
     result = FixtureResult(fixture.test_id, passed=not reason, duration_ms=duration_ms,
-                           reason=artifacts.one_line(artifacts.redact(reason, secrets)),
+                           reason=artifacts.one_line(redact_text(reason, secrets)),
                            run_id=run.get("run_id"), workflow_id=context.get("workflowId"), context=context)
     if not result.passed:
-        error_text = _error_report(fixture, result, cell_index, tb, cleanup_errors, engine_error)
+        error_text = _error_report(fixture, result, failing, cleanup_errors, engine_error or outcome.execution_error)
         result.artifacts_dir = str(_write_artifacts(fixture, target, result, nb, error_text))
     return result
 
 
-def _error_report(fixture: FixtureFolder, result: FixtureResult, cell_index: int | None, tb: str,
-                  cleanup_errors: list[str], engine_error: str) -> str:
+def _error_report(fixture: FixtureFolder, result: FixtureResult, failing: FailingCell | None,
+                  cleanup_errors: list[str], engine_error: str | None) -> str:
     lines = [f"FAIL {fixture.test_id}: {result.reason}", ""]
-    if cell_index is not None:
-        lines += [f"Failing cell: index {cell_index}", "", artifacts.strip_ansi(tb), ""]
+    if failing is not None:
+        lines += [f"Failing cell: {failing.label}", "", failing.error, ""]
     if engine_error:
         lines += ["Runner error:", engine_error, ""]
     if cleanup_errors:
@@ -143,12 +181,12 @@ def _write_artifacts(fixture: FixtureFolder, target: Target, result: FixtureResu
     export: dict[str, Any]
     if result.workflow_id:
         try:
-            with AlgaClient(target) as client:
+            with AlgaClient(target, timeout_s=EXPORT_TIMEOUT_S) as client:
                 export = export_workflow(client, result.workflow_id)
         except HarnessError as exc:
             export = {"error": f"export failed: {exc}"}
     else:
-        export = {"error": "no workflow id: the bundle was not imported"}
+        export = {"error": "no workflow id: the fixture never reported an imported bundle"}
     notebook_text = nbformat.writes(nb) if nb is not None else None
     artifacts.write_failure_artifacts(folder, notebook_text=notebook_text, context=result.context,
                                       error_text=error_text, export=export, secrets=target.secrets())

@@ -1,6 +1,7 @@
 """The pytest plugin: each fixture folder is one test; the project's own tests collect none."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import DATA, HELLO, clean_env, copy_fixture
+from .faults import FAULT_FIXTURE, Background, Fault, foreign_journal, journals
 
 
 def pytest_run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -82,3 +84,21 @@ def test_xdist_workers_run_the_fixtures(suite, batch_env, tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed, 1 passed" in result.stdout
     assert "FAIL failing-fixture: ExpectationFailed" in result.stdout
+
+
+def test_sigint_stops_the_running_fixture_cleanly_and_ends_the_session(sandbox_env, tmp_path):
+    fault = Fault(sandbox_env, tmp_path)
+    copy_fixture(FAULT_FIXTURE, tmp_path / "fixtures" / "journaled-fixture")
+    foreign = foreign_journal(fault.journal_dir)
+    run = Background(["-p", "no:cacheprovider", f"--basetemp={tmp_path / '.pytest-tmp'}", "fixtures",
+                      f"--harness-artifacts-dir={fault.artifacts}"], fault.variables("stubborn"), tmp_path,
+                     module="pytest")
+    fault.kernel_pid()
+    run.signal(signal.SIGINT)
+    assert run.wait() == 2, run.stdout + run.stderr  # pytest's "interrupted"
+    assert "warning: 1 cleanup journal(s) left by runs that died; run `harness cleanup`" in run.stderr
+    out = run.stdout
+    assert "FAIL journaled-fixture: Interrupted: SIGINT stopped the fixture" in out
+    assert "failing cell [4]:" in out, "numbered as in the fixture's own test.ipynb"
+    assert "Interrupted: SIGINT: fixture journaled-fixture was stopped, its cleanup done" in out
+    assert fault.rows() == 0 and journals(fault.journal_dir) == [foreign]
