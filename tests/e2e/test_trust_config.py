@@ -5,14 +5,19 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from datetime import datetime, timedelta, timezone
 import shutil
 import stat
 from pathlib import Path
 
+import nbformat
 import pytest
 
+import harness.fixture as fixture_module
 from harness.config import resolve_target, with_overrides
 from harness.errors import ConfigError
+from harness.redaction import credentials_in
 from harness.runner.lanes import claim_lane, configured_lanes, lane_targets, lanes_notice
 
 from .test_run_fixtures import REPO, harness
@@ -146,3 +151,54 @@ def test_pytest_refuses_a_malformed_fixture_and_duplicate_keys_at_collection(run
         assert result.returncode == 2, result.stdout
         assert "error: " in result.stdout and needle in result.stdout, result.stdout
         assert "passed" not in result.stdout.splitlines()[-1]
+
+
+def test_a_cell_that_prints_every_sandbox_secret_leaves_none_in_the_artifacts(run_all_env, sandbox_dir, tmp_path):
+    """A hostile cell reads the sandbox's state file (path baked in) and prints its own environment:
+    the kernel has no sandbox folder, and every tenant's key, cookie and password is scrubbed."""
+    folder = _copy(GOLDEN, tmp_path / "leaky")
+    nb = nbformat.read(folder / "test.ipynb", as_version=4)
+    state_path = sandbox_dir / "state.json"
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import json, os\n"
+        "print('sandbox dir in kernel:', os.environ.get('HARNESS_SANDBOX_DIR'))\n"
+        "print(dict(os.environ))\n"
+        f"print(open({str(state_path)!r}).read())\n"
+        "raise AssertionError('leak attempt done')"))
+    nbformat.write(nb, str(folder / "test.ipynb"))
+    result = harness(["run", "--test", str(folder), "--artifacts-dir", str(tmp_path / "out")], run_all_env)
+    assert result.returncode == 1 and "leak attempt done" in result.stdout, result.stdout + result.stderr
+    [artifacts] = (tmp_path / "out" / "workflow-harness" / "leaky").iterdir()
+    written = "".join(path.read_text() for path in artifacts.iterdir()) + result.stdout + result.stderr
+    assert "sandbox dir in kernel: None" in written and "REDACTED" in written
+    state = json.loads(state_path.read_text())
+    secrets = [value for tenant in state["tenants"] for value in (tenant["api_key"], tenant["session_cookie"])]
+    secrets += [credentials_in(value) for name, value in state.items() if name.endswith("url")]
+    for secret in secrets:
+        for value in secret if isinstance(secret, list) else [secret]:
+            assert value not in written
+
+
+def test_the_trigger_time_comes_from_the_targets_clock_not_this_machines(sandbox_env, sandbox_dir, monkeypatch):
+    for name, value in sandbox_env.items():
+        monkeypatch.setenv(name, value)
+    skewed = datetime.now(timezone.utc) + timedelta(hours=2)  # this machine runs two hours fast
+    monkeypatch.setattr(fixture_module, "_now", lambda: skewed)
+    monkeypatch.setattr(fixture_module, "datetime", _Skewed)
+    fx = fixture_module.open_fixture(GOLDEN)
+    try:
+        database_now = fx.db.scalar("SELECT clock_timestamp()")
+        assert abs((fx.trigger_started_at - database_now).total_seconds()) < 60
+        fx.post_event({"ticketId": str(uuid.uuid4()), "updatedFields": [], "changes": {}})
+        assert fx.wait_for_run(timeout_ms=20_000)["status"] == "SUCCEEDED"  # a client-clock trigger time misses it
+    finally:
+        fx.cleanup()
+        fx.close()
+
+
+class _Skewed(datetime):
+    """``datetime`` whose ``now`` is two hours ahead, as on a machine with a skewed clock."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        return datetime.now(tz) + timedelta(hours=2)
