@@ -131,7 +131,8 @@ def _first(*values: str | None) -> str | None:
     return None
 
 
-def _read_cookie_file(path: str) -> str:
+def read_cookie_file(path: str) -> str:
+    """A cookie file's ``Cookie`` header value (line breaks dropped); :class:`ConfigError` when unreadable."""
     try:
         return Path(path).read_text().replace("\r", "").replace("\n", "").strip()
     except OSError as exc:
@@ -187,8 +188,8 @@ def resolve_target(
     cookie_path = _first(cookie_file, env.get("COOKIE_FILE"))
     cookie_value = _first(cookie, env.get("HARNESS_COOKIE"), env.get("COOKIE"))
     if cookie_value is None and cookie_path:
-        cookie_value = _read_cookie_file(cookie_path)
-    state = _sandbox_state(env, url, resolved_from_sandbox=bool(sandbox))
+        cookie_value = read_cookie_file(cookie_path)
+    state = running_sandbox_state(url, env, resolved_from_sandbox=bool(sandbox))
     read_url = _first(database_url, env.get("DATABASE_URL"), env.get("PG_CONNECTION_STRING"))
     write_url = _first(database_write_url, env.get("DATABASE_WRITE_URL"))
     if read_url is None:
@@ -229,8 +230,8 @@ def _environment_secrets(env: Mapping[str, str]) -> list[str]:
             continue
         if name.endswith("_FILE"):
             try:
-                found += cookie_secrets(Path(value).read_text().replace("\r", "").replace("\n", "").strip())
-            except OSError:
+                found += cookie_secrets(read_cookie_file(value))
+            except ConfigError:
                 continue
         else:
             found += cookie_secrets(value.strip())
@@ -243,11 +244,13 @@ def _same_origin(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _sandbox_state(env: Mapping[str, str], base_url: str, *, resolved_from_sandbox: bool) -> dict[str, Any] | None:
-    """The running sandbox's state when ``base_url`` is that sandbox, else ``None``."""
+def running_sandbox_state(base_url: str, env: Mapping[str, str] | None = None, *,
+                          resolved_from_sandbox: bool = False) -> dict[str, Any] | None:
+    """The running sandbox's state when ``base_url`` is that sandbox (or the target was resolved from
+    it), else ``None``."""
     from .sandbox.state import read_state  # local import: the sandbox package is optional for real targets
 
-    directory = env.get(SANDBOX_DIR_ENV)
+    directory = (os.environ if env is None else env).get(SANDBOX_DIR_ENV)
     state = read_state(Path(directory).resolve() if directory else None)
     if state is None or not (resolved_from_sandbox or _same_origin(str(state.get("base_url", "")), base_url)):
         return None

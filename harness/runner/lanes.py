@@ -23,10 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from ..config import Target, validate_target
+from ..config import Target, read_cookie_file, running_sandbox_state, validate_target
 from ..errors import ConfigError
 from ..project import state_dir
-from ..sandbox.state import read_state
 
 LANE_VAR = re.compile(r"^HARNESS_LANE(\d+)_TENANT_ID$")
 LOCK_DIR_ENV = "HARNESS_LOCK_DIR"
@@ -44,9 +43,9 @@ def configured_lanes(target: Target, env: Mapping[str, str] | None = None) -> li
         cookie = None
         if env.get(prefix + "COOKIE_FILE"):
             try:
-                cookie = Path(env[prefix + "COOKIE_FILE"]).read_text().replace("\r", "").replace("\n", "").strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read {prefix}COOKIE_FILE: {exc.strerror}") from None
+                cookie = read_cookie_file(env[prefix + "COOKIE_FILE"])
+            except ConfigError as exc:
+                raise ConfigError(f"{prefix}COOKIE_FILE: {exc}") from None
         if not key and not cookie:
             raise ConfigError(f"lane {number}: set {prefix}API_KEY or {prefix}COOKIE_FILE for tenant {tenant}")
         if tenant.lower() in seen:
@@ -60,8 +59,8 @@ def configured_lanes(target: Target, env: Mapping[str, str] | None = None) -> li
 
 def _sandbox_state_for(target: Target) -> dict | None:
     """The running sandbox's state when ``target`` is that sandbox, used with the credentials it issued."""
-    state = read_state() if target.is_sandbox else None
-    if state is None or state.get("base_url", "").rstrip("/") != target.base_url:
+    state = running_sandbox_state(target.base_url) if target.is_sandbox else None
+    if state is None:
         return None
     own = next((t for t in state.get("tenants", []) if t["tenant_id"] == target.tenant_id), None)
     if own is None or own["api_key"] != target.api_key or target.cookie not in (None, own.get("session_cookie")):
@@ -92,7 +91,7 @@ def lanes_notice(requested: int, lanes: int) -> str | None:
 
 def lock_dir(target: Target) -> Path:
     """The sandbox's own folder for its tenants, else ``$HARNESS_LOCK_DIR`` or ``<project>/.harness/locks``."""
-    state = _sandbox_state_for(target) or (read_state() if target.is_sandbox else None)
+    state = running_sandbox_state(target.base_url) if target.is_sandbox else None
     if state is not None and state.get("data_dir"):
         return Path(state["data_dir"]) / "locks"
     return state_dir(LOCK_DIR_ENV, "locks")
