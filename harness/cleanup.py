@@ -305,6 +305,35 @@ class Journal:
         self.close()
 
 
+def start_journal(path: Path, *, hold: bool, test_id: str, target: Any) -> Journal:
+    """Open the journal at ``path`` and write its header naming ``target`` (closed again if that fails)."""
+    journal = Journal(path, hold=hold)
+    try:
+        journal.header(test_id=test_id, base_url=target.base_url, tenant_id=target.tenant_id,
+                       database_url=target.database_url)
+    except BaseException:
+        journal.close()
+        raise
+    return journal
+
+
+def attempt(label: str, step: Callable[[], Any]) -> str | None:
+    """Run one cleanup step; ``None`` when it worked, else the line that says how it failed."""
+    try:
+        step()
+    except Exception as exc:  # every step runs, whatever the others do: the caller moves on
+        return f"cleanup {label!r} failed: {type(exc).__name__}: {exc}"
+    return None
+
+
+def mark(journal: Journal, entry_id: int, error: str | None) -> None:
+    """Record the outcome of one journaled action: done, or failed (and so still pending)."""
+    if error is None:
+        journal.done(entry_id)
+    else:
+        journal.failed(entry_id, error)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One journaled action: its id, label and JSON form."""
@@ -363,18 +392,13 @@ def replay(journal: Journal, target: CleanupTarget,
     """
     errors: list[str] = []
     for entry in reversed(read_journal(journal.path).pending):
-        try:
-            action_from_json(entry.action).run(target)
-        except Exception as exc:  # every action runs, whatever the others do
-            message = redact_text(f"cleanup {entry.label!r} failed: {type(exc).__name__}: {exc}")
-            errors.append(message)
-            journal.failed(entry.id, message)
-            if on_result:
-                on_result(entry, message)
-        else:
-            journal.done(entry.id)
-            if on_result:
-                on_result(entry, None)
+        error = attempt(entry.label, lambda: action_from_json(entry.action).run(target))
+        error = redact_text(error) if error is not None else None
+        mark(journal, entry.id, error)
+        if error is not None:
+            errors.append(error)
+        if on_result:
+            on_result(entry, error)
     return errors
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from . import expect, runs
-from .cleanup import JOURNAL_ENV, CleanupSession, Journal, new_journal_path
+from .cleanup import JOURNAL_ENV, CleanupSession, Journal, attempt, mark, new_journal_path, start_journal
 from .config import Target, resolve_target
 from .db import Database
 from .errors import FixtureError
@@ -247,10 +247,8 @@ class Fixture:
         if self._journal is None:
             given = os.environ.get(JOURNAL_ENV)
             # Under the runner, the runner owns (and locks) the journal; alone, this kernel does.
-            self._journal = Journal(Path(given), hold=False) if given else Journal(
-                new_journal_path(self.test_id), hold=True)
-            self._journal.header(test_id=self.test_id, base_url=self.target.base_url, tenant_id=self.tenant_id,
-                                 database_url=self.target.database_url)
+            path = Path(given) if given else new_journal_path(self.test_id)
+            self._journal = start_journal(path, hold=not given, test_id=self.test_id, target=self.target)
         return self._journal
 
     def cleanup(self) -> list[str]:
@@ -259,16 +257,11 @@ class Fixture:
         session = CleanupSession(self.api, self.db.writer)
         while self._cleanups:
             label, action, entry_id = self._cleanups.pop()
-            try:
-                action() if entry_id is None else action.run(session)
-            except Exception as exc:  # every hook runs, whatever the others do
-                message = f"cleanup {label!r} failed: {type(exc).__name__}: {exc}"
-                errors.append(message)
-                if entry_id is not None and self._journal is not None:
-                    self._journal.failed(entry_id, message)
-            else:
-                if entry_id is not None and self._journal is not None:
-                    self._journal.done(entry_id)
+            error = attempt(label, action if entry_id is None else lambda: action.run(session))
+            if entry_id is not None and self._journal is not None:
+                mark(self._journal, entry_id, error)
+            if error is not None:
+                errors.append(error)
         self.cleanup_errors.extend(errors)
         return errors
 

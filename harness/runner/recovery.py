@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from ..cleanup import CleanupSession, Journal, journal_dir, new_journal_path, read_journal, replay
+from ..cleanup import CleanupSession, Journal, journal_dir, new_journal_path, read_journal, replay, start_journal
 from ..config import Target
 from ..errors import HarnessError
 from ..fixture import json_default, run_facts
@@ -24,14 +24,7 @@ REPLAY_PREFIX = "runner replay: "
 
 def open_journal(test_id: str, target: Target) -> Journal:
     """A new journal for one execution of ``test_id``, held by this process, its header written."""
-    journal = Journal(new_journal_path(test_id, journal_dir()), hold=True)
-    try:
-        journal.header(test_id=test_id, base_url=target.base_url, tenant_id=target.tenant_id,
-                       database_url=target.database_url)
-    except BaseException:
-        journal.close()
-        raise
-    return journal
+    return start_journal(new_journal_path(test_id, journal_dir()), hold=True, test_id=test_id, target=target)
 
 
 def replay_pending(journal: Journal, target: Target) -> list[str]:

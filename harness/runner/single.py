@@ -17,9 +17,9 @@ from .. import artifacts
 from ..cleanup import JOURNAL_ENV, Journal
 from ..config import Target, kernel_environment
 from ..errors import HarnessError
-from ..redaction import redact_text
 from ..fixture import CONTEXT_FILE_ENV, DEADLINE_ENV
 from ..http import AlgaClient
+from ..redaction import redact_text
 from ..workflow import export_workflow
 from . import recovery
 from .cells import FailingCell, failing_cell
