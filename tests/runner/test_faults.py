@@ -181,16 +181,24 @@ def test_harness_cleanup_keeps_what_fails_and_says_so(fault):
     assert result.returncode == 2 and result.stderr.startswith("error: base URL must start with http")
 
 
-def test_a_server_down_during_cleanup_falls_back_to_sql(fault, sandbox_state):
+def _kernel_dies_after_the_server(fault, sandbox_state, api_delete: str) -> tuple[Forwarder, dict[str, str]]:
+    """Run the journaled fixture through a forwarder to the sandbox's API, close the forwarder (the
+    server is gone), then end the kernel: the runner must replay with the server down. Returns the
+    closed forwarder and the run's environment, once the run has failed."""
     forwarder = Forwarder(sandbox_state["port"])
     go = fault.folder / "go"
-    env = fault.variables("exit-on-go", BASE_URL=forwarder.url, HARNESS_TEST_API_DELETE="fallback",
+    env = fault.variables("exit-on-go", BASE_URL=forwarder.url, HARNESS_TEST_API_DELETE=api_delete,
                           HARNESS_TEST_GO=str(go))
     run = harness_run(fault, env)
     fault.kernel_pid()
-    forwarder.close()  # the server goes down; then the kernel dies and the runner must replay
+    forwarder.close()
     go.write_text("go")
     assert run.wait() == 1, run.stdout + run.stderr
+    return forwarder, env
+
+
+def test_a_server_down_during_cleanup_falls_back_to_sql(fault, sandbox_state):
+    forwarder, _ = _kernel_dies_after_the_server(fault, sandbox_state, "fallback")
     assert fault.rows() == 0, "the API delete was unreachable, so its SQL fallback ran"
     assert journals(fault.journal_dir) == []
     folder = failure_folder(fault)
@@ -200,15 +208,7 @@ def test_a_server_down_during_cleanup_falls_back_to_sql(fault, sandbox_state):
 
 
 def test_a_cleanup_that_cannot_run_fails_the_fixture_and_waits_for_harness_cleanup(fault, sandbox_state):
-    forwarder = Forwarder(sandbox_state["port"])
-    go = fault.folder / "go"
-    env = fault.variables("exit-on-go", BASE_URL=forwarder.url, HARNESS_TEST_API_DELETE="bare",
-                          HARNESS_TEST_GO=str(go))
-    run = harness_run(fault, env)
-    fault.kernel_pid()
-    forwarder.close()
-    go.write_text("go")
-    assert run.wait() == 1, run.stdout + run.stderr
+    forwarder, env = _kernel_dies_after_the_server(fault, sandbox_state, "bare")
     assert fault.rows() == 0, "the other actions still ran"
     (left,) = journals(fault.journal_dir)
     assert pending_labels(left) == ["delete ticket"], "what failed is kept"
