@@ -17,7 +17,7 @@ import httpx
 import psutil
 import psycopg
 
-from ..config import redact_url
+from ..redaction import redact_url
 from ..errors import HarnessError
 from . import embedded
 from .private_files import private_lock

@@ -13,7 +13,7 @@ from typing import Any, Literal, Mapping
 import psycopg
 from psycopg import sql
 
-from ..config import redact_url
+from ..redaction import redact_url
 from .db import seed as seeding
 from .payloads.registry import default_registry
 

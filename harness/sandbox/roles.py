@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from ..config import redact_url
+from ..redaction import redact_url
 from .database import StartRefused
 
 _TABLE_PRIVILEGES = {"reader": "SELECT", "writer": "SELECT, INSERT, UPDATE, DELETE"}

@@ -21,19 +21,17 @@ from typing import Any
 import psycopg
 import uvicorn
 
-from ..config import redact_url
+from ..redaction import redact_url
 from . import embedded
 from .auth import Caller
 from .control import DATABASE_URL_ENV, ERROR_FILE
 from .credentials import Credentials, load_credentials
-from .database import StartRefused, prepare_database, schema_hash
+from .database import StartRefused, prepare_database
 from .db import seed as seeding
 from .private_files import write_private
 from .process import identity
 from .roles import Roles, check_can_manage, ensure_roles, grant_access, login_url
 from .state import state_file
-
-__all__ = ["main", "prepare_database", "schema_hash", "set_up_database"]
 
 DEFAULT_PORT = 8765
 EXIT_REFUSED = 2

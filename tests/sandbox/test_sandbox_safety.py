@@ -22,9 +22,9 @@ import pytest
 from psycopg import sql
 
 from harness.errors import HarnessError
-from harness.sandbox import control, embedded, private_files, serve
+from harness.sandbox import control, embedded, private_files
 from harness.sandbox.credentials import load_credentials
-from harness.sandbox.database import StartRefused, contents, schema_hash
+from harness.sandbox.database import StartRefused, contents, prepare_database, schema_hash
 from harness.sandbox.roles import login_url, role_names
 from harness.sandbox.state import read_state, sandbox_dir, state_file
 
@@ -82,7 +82,7 @@ KEYS = {"acme": "sbx_test_acme", "globex": "sbx_test_globex"}
 
 def test_a_foreign_database_is_refused_untouched(foreign_database):
     with pytest.raises(StartRefused) as refused:
-        serve.prepare_database(foreign_database, KEYS)
+        prepare_database(foreign_database, KEYS)
     message = str(refused.value)
     assert "is not empty and was not created by the sandbox; pass --reset-database to wipe it" in message
     password = urlsplit(foreign_database).password
@@ -94,17 +94,17 @@ def test_a_foreign_database_is_refused_untouched(foreign_database):
 
 
 def test_an_empty_database_is_initialised_and_then_recognised(scratch_database):
-    tenants = serve.prepare_database(scratch_database, KEYS)
+    tenants = prepare_database(scratch_database, KEYS)
     assert [t.slug for t in tenants] == ["acme", "globex"]
     with psycopg.connect(scratch_database, autocommit=True) as conn:
         assert contents(conn) == "sandbox"
         ticket = conn.execute("SELECT ticket_id FROM tickets LIMIT 1").fetchone()[0]
-    assert serve.prepare_database(scratch_database, KEYS) == tenants  # its own: kept as it is
+    assert prepare_database(scratch_database, KEYS) == tenants  # its own: kept as it is
     with psycopg.connect(scratch_database, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM tickets WHERE ticket_id = %s", (ticket,)).fetchone()[0] == 1
         conn.execute("UPDATE sandbox_meta SET value = 'an-older-schema' WHERE key = 'schema'")
         conn.execute("CREATE TABLE leftover (a int)")
-    serve.prepare_database(scratch_database, KEYS)  # the DDL changed: the sandbox re-creates its own database
+    prepare_database(scratch_database, KEYS)  # the DDL changed: the sandbox re-creates its own database
     with psycopg.connect(scratch_database, autocommit=True) as conn:
         assert conn.execute("SELECT value FROM sandbox_meta WHERE key = 'schema'").fetchone()[0] == schema_hash()
         assert conn.execute("SELECT to_regclass('public.leftover')").fetchone()[0] is None
