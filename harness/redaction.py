@@ -68,11 +68,6 @@ def redact_url(text: str) -> str:
     return _JSON_PASSWORD.sub(lambda m: f'{m.group("key")}"{MASK}"', text)
 
 
-def redact_dsn(dsn: str) -> str:
-    """Same as :func:`redact_url`: every DSN form (URL or libpq ``key=value``) is handled there."""
-    return redact_url(dsn)
-
-
 def _libpq_unquote(value: str) -> str:
     body = value[1:-1] if len(value) >= 2 and value.startswith("'") and value.endswith("'") else value.lstrip("'")
     return re.sub(r"\\(.)", r"\1", body)
