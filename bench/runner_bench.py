@@ -40,7 +40,7 @@ from harness.runner.kernels import KernelPool
 from harness.runner.lanes import lane_targets
 from harness.runner.single import FixtureResult, run_fixture
 from harness.sandbox import control
-from harness.sandbox.state import env_for
+from harness.sandbox.state_file import env_for
 
 REPO = Path(__file__).resolve().parents[1]
 PHASES = ("kernel start", "import", "setup", "trigger → run", "assertions", "cleanup", "runner tail")

@@ -181,7 +181,7 @@ def resolve_target(
     url = _first(base_url, env.get("BASE_URL"))
     sandbox: dict[str, str] = {}
     if url is None:
-        from .sandbox.state import sandbox_env  # local import: only needed without a target
+        from .sandbox.state_file import sandbox_env  # local import: only needed without a target
 
         sandbox = sandbox_env(start=start_sandbox)
         url = sandbox["BASE_URL"]
@@ -248,7 +248,7 @@ def running_sandbox_state(base_url: str, env: Mapping[str, str] | None = None, *
                           resolved_from_sandbox: bool = False) -> dict[str, Any] | None:
     """The running sandbox's state when ``base_url`` is that sandbox (or the target was resolved from
     it), else ``None``."""
-    from .sandbox.state import read_state  # local import: the sandbox package is optional for real targets
+    from .sandbox.state_file import read_state  # local import: the sandbox package is optional for real targets
 
     directory = (os.environ if env is None else env).get(SANDBOX_DIR_ENV)
     state = read_state(Path(directory).resolve() if directory else None)

@@ -50,7 +50,7 @@ def bundle_problems(data: Any, expected_key: str | None = None) -> list[str]:
 
     With ``expected_key``, the first workflow's key must be exactly that (``fixture.<folder name>``).
     """
-    from .bundle_format import bundle_errors  # jsonschema is imported only when a bundle is checked
+    from .contract.bundle_format import bundle_errors  # jsonschema is imported only when a bundle is checked
 
     problems = [f"{e['instancePath'] or '/'} {e['message']}{_detail(e['params'])}" for e in bundle_errors(data)]
     if expected_key is not None and isinstance(data, dict):

@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from harness.sandbox import control
-from harness.sandbox.state import env_for
+from harness.sandbox.state_file import env_for
 
 REPO = Path(__file__).resolve().parent.parent
 

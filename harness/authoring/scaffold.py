@@ -3,27 +3,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import nbformat
 
+from ..contract.event_payloads import default_registry
+from ..contract.sample_payloads import sample_payload
 from ..errors import FixtureError
-from .payloads import sample_payload
 from .templates import TEMPLATES_DIR, Template, load_template, render_bundle, render_notebook
-
-if TYPE_CHECKING:
-    from ..sandbox.payloads.registry import PayloadSchemaRegistry
 
 # The bundle's workflow key pattern; the key is ``fixture.<name>``, so the name must match it too.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-def _payload_registry() -> "PayloadSchemaRegistry":
-    # Authoring-time only: the sandbox's schema catalog names every event and its payload ref.
-    # The harness library never imports sandbox code; `harness new` is tooling, not a fixture.
-    from ..sandbox.payloads.registry import default_registry
-
-    return default_registry()
 
 
 def check_name(name: str) -> None:
@@ -38,7 +26,7 @@ def template_values(name: str, template: Template, event: str | None) -> dict[st
     event = event or template.default_event
     if template.events is not None and event not in template.events:
         raise FixtureError(f"template {template.pattern!r} only supports {', '.join(template.events)}, not {event!r}")
-    registry = _payload_registry()
+    registry = default_registry()
     ref = registry.ref_for_event(event)
     if ref is None:
         raise FixtureError(f"unknown event {event!r}: no payload schema is registered for it (e.g. TICKET_CREATED)")

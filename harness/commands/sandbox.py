@@ -52,7 +52,7 @@ def sandbox_status() -> None:
 @click.option("--tenant", "slug", default=None, help="Tenant slug (default: the first tenant).")
 def sandbox_env_cmd(slug: str | None) -> None:
     """Print shell exports for the running sandbox (eval "$(harness sandbox env)")."""
-    from ..sandbox.state import sandbox_env
+    from ..sandbox.state_file import sandbox_env
 
     for key, value in sandbox_env(start=False, tenant=slug).items():
         click.echo(f"export {key}={_shell_quote(value)}")

@@ -29,7 +29,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from . import forkserver
 from .engine import wait_until_ready
 
-WARM_CODE = "import harness, harness.fixture, harness.runs, harness.bundle_format"
+WARM_CODE = "import harness, harness.fixture, harness.runs, harness.contract.bundle_format"
 START_TIMEOUT_S = 60
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient does: no shared history database
 _T = TypeVar("_T")

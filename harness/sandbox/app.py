@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException
 from .api import v1, workflows
 from .api.v1.common import from_db_error
 from .auth import Caller
-from .errors import V1ApiError, WorkflowApiError
-from .payloads.registry import default_registry
+from .http_errors import V1ApiError, WorkflowApiError
+from ..contract.event_payloads import default_registry
 from .runtime import expression_pool
 from .runtime.expression_pool import ExpressionPool
 from .runtime.launcher import Executor

@@ -12,7 +12,7 @@ from http.cookies import SimpleCookie
 from fastapi import Request
 from psycopg.rows import dict_row
 
-from .errors import V1ApiError, WorkflowApiError
+from .http_errors import V1ApiError, WorkflowApiError
 
 SESSION_COOKIES = ("authjs.session-token", "__Secure-authjs.session-token", "next-auth.session-token")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

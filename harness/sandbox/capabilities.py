@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import ACTIONS
-from .payloads.registry import PayloadSchemaRegistry
+from ..contract.event_payloads import PayloadSchemaRegistry
 from .runtime.nodes import NODE_HANDLERS
 from .runtime.schema import CONTROL_TYPES
 

@@ -22,7 +22,7 @@ from ..errors import HarnessError
 from . import embedded
 from .private_files import private_lock
 from .process import is_recorded, servers_of, terminate
-from .state import read_state, read_state_file, sandbox_dir, state_file
+from .state_file import read_state, read_state_file, sandbox_dir, state_file
 
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 20
@@ -161,7 +161,7 @@ def reset(directory: Path | None = None) -> None:
     """Wipe every row and re-seed the running sandbox's database."""
     from .credentials import load_credentials
     from .db import seed as seeding
-    from .payloads.registry import default_registry
+    from ..contract.event_payloads import default_registry
 
     directory = directory or sandbox_dir()
     state = status(directory)

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from ..redaction import redact_url
 from .db import seed as seeding
-from .payloads.registry import default_registry
+from ..contract.event_payloads import default_registry
 
 SCHEMA_FILE = Path(seeding.__file__).with_name("schema.sql")
 Contents = Literal["empty", "sandbox", "foreign"]

@@ -11,10 +11,10 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from ..bundle_format import bundle_errors
+from ..contract.bundle_format import bundle_errors
 from .capabilities import Usage, missing_dependencies
-from .errors import WorkflowApiError
-from .payloads.registry import PayloadSchemaRegistry
+from .http_errors import WorkflowApiError
+from ..contract.event_payloads import PayloadSchemaRegistry
 from .runtime.recorder import iso, json_text
 from .runtime.schema import definition_issues, issue, trigger_issues
 from .runtime.validation import publish_errors

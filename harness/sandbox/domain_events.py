@@ -19,8 +19,8 @@ from fastapi import Request
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from .payloads.registry import PayloadSchemaRegistry
-from .runtime.errors import iso_now
+from ..contract.event_payloads import PayloadSchemaRegistry
+from .runtime.run_errors import iso_now
 from .runtime.launcher import CATALOG_REF, StartedRun, start_runs_for_event
 
 log = logging.getLogger("harness.sandbox.domain_events")

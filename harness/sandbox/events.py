@@ -8,9 +8,9 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from .errors import WorkflowApiError
-from .payloads.registry import PayloadSchemaRegistry
-from .runtime.errors import iso_now
+from .http_errors import WorkflowApiError
+from ..contract.event_payloads import PayloadSchemaRegistry
+from .runtime.run_errors import iso_now
 from .runtime.launcher import CANDIDATES, CATALOG_REF, StartedRun, insert_runs, plan_runs, within_concurrency_limits
 from .runtime.recorder import CLOCK, json_text
 from .runtime.schema import issue, js_type

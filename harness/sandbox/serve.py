@@ -31,7 +31,7 @@ from .db import seed as seeding
 from .private_files import write_private
 from .process import identity
 from .roles import Roles, check_can_manage, ensure_roles, grant_access, login_url
-from .state import state_file
+from .state_file import state_file
 
 DEFAULT_PORT = 8765
 EXIT_REFUSED = 2

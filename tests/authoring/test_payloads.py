@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from harness.authoring.payloads import KEY_VAR, SERVER_FILLED, sample_payload
+from harness.contract.sample_payloads import KEY_VAR, SERVER_FILLED, sample_payload
 from harness.errors import FixtureError
-from harness.sandbox.payloads.registry import default_registry
+from harness.contract.event_payloads import default_registry
 
 REGISTRY = default_registry()
 TENANT = "00000000-0000-4000-8000-000000000001"

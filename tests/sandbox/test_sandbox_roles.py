@@ -9,7 +9,7 @@ import pytest
 from psycopg import errors, sql
 
 from harness.sandbox.roles import login_url
-from harness.sandbox.state import env_for
+from harness.sandbox.state_file import env_for
 
 
 def connect(url: str) -> psycopg.Connection[Any]:

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 from jsonschema import Draft202012Validator
 
-from harness.sandbox.payloads.registry import PayloadSchemaRegistry, default_registry
+from harness.contract.event_payloads import PayloadSchemaRegistry, default_registry
 
 TICKET_CREATED = "payload.TicketCreated.v1"
 UUID = "55f9a37d-2a9f-58f4-801a-d0c0a205e7fd"

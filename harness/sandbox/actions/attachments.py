@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, invalid, provided_key, transient, utc_now
 from .comments import create_comment
 from .schema import UUID, Enum, Obj, Refine, Str

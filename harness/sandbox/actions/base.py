@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..runtime.errors import RuntimeFailure, action_error
+from ..runtime.run_errors import RuntimeFailure, action_error
 from ..runtime.expressions import evaluate
 from .schema import Obj
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, invalid, iso, utc_now
 from .schema import DATETIME, UUID, Arr, Enum, Obj, Record, Str
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from ..runtime.errors import RuntimeFailure, action_error
+from ..runtime.run_errors import RuntimeFailure, action_error
 from .attachments import allowed_mime_type
 from .base import Action, ActionContext, invalid, iso, js_string, provided_key, transient, utc_now
 from .schema import DATETIME, UUID, Arr, Bool, Enum, Obj, Record, Str

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, invalid, iso
 from .schema import DATETIME, UUID, Arr, Bool, Enum, Int, Obj, Record, Refine, Str
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, invalid, provided_key, utc_now
 from .schema import UUID, Arr, Enum, Int, Obj, Str
 

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, invalid, iso, utc_now
 from .schema import DATETIME, UUID, Enum, Obj, Str
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, iso, utc_now
 from .comments import create_comment
 from .schema import DATETIME, UUID, Arr, Bool, Enum, Obj, Refine, Str

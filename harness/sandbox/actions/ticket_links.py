@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .base import Action, ActionContext, utc_now
 from .schema import UUID, Enum, Obj, Record, Str
 

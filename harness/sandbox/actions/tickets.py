@@ -6,7 +6,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from ..runtime.errors import action_error
+from ..runtime.run_errors import action_error
 from .attachments import SOURCE, attach_document
 from .base import Action, ActionContext, invalid, iso, provided_key, utc_now
 from .comments import create_comment, mention_document

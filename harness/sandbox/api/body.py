@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
-from ..errors import V1ApiError, WorkflowApiError
+from ..http_errors import V1ApiError, WorkflowApiError
 
 MAX_BODY_BYTES = 1_048_576
 

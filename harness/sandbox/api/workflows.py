@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from ..auth import Caller, is_uuid, workflow_caller
 from ..definitions import canonical_json, check_bundle, export_bundle, import_bundle, publish, update_draft
-from ..errors import WorkflowApiError
+from ..http_errors import WorkflowApiError
 from ..events import submit_event
 from ..runtime.schema import issue, js_type
 from .body import json_body

@@ -20,12 +20,12 @@ from ..actions.registry import get_action
 from ..actions.schema import SchemaError
 from . import cursor as cur
 from . import expression_pool
-from .errors import RuntimeFailure, validation_failed
+from .run_errors import RuntimeFailure, validation_failed
 from .expressions import ExpressionError, escape_pointer, evaluate
 from .paths import assign_path, save_as_path
 from .recorder import CLOCK
 from .schema import config_issues
-from .state import RunState, StepCall
+from .execution_state import RunState, StepCall
 
 LEASE = timedelta(seconds=30)
 PREVIEW_MAX_BYTES = 32 * 1024

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from ..auth import is_uuid
-from .errors import RuntimeFailure
+from .run_errors import RuntimeFailure
 from .nodes import assign_value, evaluate_expr
-from .runs import Parent, insert_run
-from .state import RunState
+from .run_rows import Parent, insert_run
+from .execution_state import RunState
 
 MAX_CALL_DEPTH = 16
 _VERSION_EXISTS = "SELECT 1 FROM workflow_definition_versions WHERE workflow_id = %s AND version = %s AND tenant = %s"

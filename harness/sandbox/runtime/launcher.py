@@ -15,12 +15,12 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from ..payloads.registry import PayloadSchemaRegistry
+from ...contract.event_payloads import PayloadSchemaRegistry
 from . import expression_pool
-from .engine import execute_run
+from .interpreter import execute_run
 from .expressions import ExpressionError
 from .recorder import CLOCK, iso, json_text
-from .runs import StartedRun, insert_run
+from .run_rows import StartedRun, insert_run
 from .waits import WaitTimer
 
 __all__ = ["CANDIDATES", "Executor", "PlannedRun", "StartedRun", "insert_run", "insert_runs", "map_trigger_payload",

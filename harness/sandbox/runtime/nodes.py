@@ -9,13 +9,13 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
 from .action_call import action_call
-from .errors import RuntimeFailure, validation_failed
+from .run_errors import RuntimeFailure, validation_failed
 from . import expression_pool
 from .expressions import ExpressionError, is_expr, js_string
 from .paths import assign_path
 from .recorder import CLOCK, iso
 from .schema import config_issues
-from .state import ParkedWait, StepCall
+from .execution_state import ParkedWait, StepCall
 from .waits import queue_event_wait
 
 # A handler returns None to continue with the next step, or "wait" when the run parks.

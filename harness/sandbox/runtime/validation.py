@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..actions import ACTIONS
-from ..payloads.registry import PayloadSchemaRegistry
+from ...contract.event_payloads import PayloadSchemaRegistry
 from .expressions import ExpressionError, compile_expression
 from .nodes import NODE_HANDLERS
 from .paths import SCOPES

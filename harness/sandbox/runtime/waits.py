@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from .recorder import CLOCK, LOG_CONTEXT_MAX, Recorder, capped_text, iso, json_text
-from .state import ParkedWait
+from .execution_state import ParkedWait
 
 log = logging.getLogger("harness.sandbox.runtime")
 

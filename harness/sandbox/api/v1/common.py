@@ -15,7 +15,7 @@ from psycopg.abc import Query
 from psycopg.rows import dict_row
 
 from ...auth import Caller, is_uuid
-from ...errors import V1ApiError
+from ...http_errors import V1ApiError
 from ..body import json_body
 
 MAX_PAGE_SIZE = 100

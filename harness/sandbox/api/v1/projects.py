@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection, sql
 
 from ...auth import Caller, is_uuid, v1_caller
-from ...errors import V1ApiError
+from ...http_errors import V1ApiError
 from .common import data_response, fetch_one, list_resource, require_permission, resource_id, v1_body
 from .validation import BodySchema
 

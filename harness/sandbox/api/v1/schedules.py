@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 
 from ...auth import Caller, v1_caller
-from ...errors import V1ApiError
+from ...http_errors import V1ApiError
 from .common import data_response, fetch_one, has_permission, resource_id
 
 router = APIRouter(prefix="/schedules")

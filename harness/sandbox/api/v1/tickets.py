@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from ... import domain_events
 from ...auth import Caller, v1_caller
-from ...errors import V1ApiError
+from ...http_errors import V1ApiError
 from .common import (data_response, fetch_one, js_iso, list_resource, plain, require_permission, resource_id,
                      v1_body)
 from .validation import BodySchema

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from ...errors import V1ApiError
-from ...payloads.registry import PayloadSchemaRegistry
+from ...http_errors import V1ApiError
+from ....contract.event_payloads import PayloadSchemaRegistry
 
 
 def _too_big(path: str, maximum: int) -> dict[str, Any]:

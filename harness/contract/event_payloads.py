@@ -30,12 +30,12 @@ from typing import Any, Callable, TypeGuard
 
 import fastjsonschema
 
-from ..zod import MISSING, Issue, invalid_type, issue, js_type
-from ..zod import Path as IssuePath
+from .zod import MISSING, Issue, invalid_type, issue, js_type
+from .zod import Path as IssuePath
 
 __all__ = ["PayloadSchemaRegistry", "default_registry"]
 
-CATALOG_PATH = Path(__file__).with_name("catalog.json")
+CATALOG_PATH = Path(__file__).with_name("event_catalog.json")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 

@@ -19,12 +19,12 @@ from psycopg.rows import dict_row
 from . import cursor as cur
 from .autopause import auto_pause_after_failure
 from .children import ChildOutcome, call_workflow
-from .errors import RuntimeFailure
+from .run_errors import RuntimeFailure
 from .nodes import NODE_HANDLERS, evaluate_expr
 from .recorder import CLOCK, Recorder, iso, json_text
 from .retry import backoff, retry_policy, should_retry
 from .schema import definition_issues, describe
-from .state import ParkedWait, RunState, StepCall
+from .execution_state import ParkedWait, RunState, StepCall
 from .waits import claim_received_event, queue_retry_wait
 
 __all__ = ["Outcome", "execute_run", "initial_envelope"]
