@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.exceptions import HTTPException
 
 from .api import v1, workflows
-from .api.v1.common import from_db_error
+from .api.v1.common import from_db_error, unexpected_error
 from .auth import Caller
 from .http_errors import V1ApiError, WorkflowApiError
 from ..contract.event_payloads import default_registry
@@ -87,14 +87,18 @@ def create_app(database_url: str, *, sessions: dict[str, Caller] | None = None, 
 
     @app.exception_handler(psycopg.Error)
     async def database_error(request: Request, exc: psycopg.Error) -> JSONResponse:
-        mapped = from_db_error(exc) if _is_v1(request) else None
-        if mapped is None:
+        if not _is_v1(request):
             return await unexpected(request, exc)
+        mapped = from_db_error(exc)
+        if mapped.status >= 500:
+            log.error("database error on %s %s: %s", request.method, request.url.path, exc)
         return JSONResponse(mapped.body(), status_code=mapped.status)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _is_v1(request):  # handleApiError's production body
+            return JSONResponse(unexpected_error().body(), status_code=500)
         return JSONResponse({"error": f"Internal error: {type(exc).__name__}"}, status_code=500)
 
     return app

@@ -77,6 +77,22 @@ def ticket_closed(ticket_id: str, closed_at: str, *, tenant: str, user_id: str, 
     return DomainEvent("TICKET_CLOSED", _with_base(payload, tenant=tenant, user_id=user_id), ticket_id)
 
 
+def ticket_comment_added(ticket_id: str, comment: Mapping[str, Any], author: str, *, tenant: str, user_id: str,
+                         suppress_contact: bool, suppress_internal: bool) -> DomainEvent:
+    """TICKET_COMMENT_ADDED, published by ``POST /api/v1/tickets/{id}/comments``."""
+    payload = {"ticketId": ticket_id, "userId": user_id,
+               "comment": {"id": comment["comment_id"], "content": comment["note"], "author": author,
+                           "isInternal": comment["is_internal"]},
+               "suppressContactNotifications": suppress_contact, "suppressInternalNotifications": suppress_internal}
+    return DomainEvent("TICKET_COMMENT_ADDED", _with_base(payload, tenant=tenant, user_id=user_id), ticket_id)
+
+
+def ticket_deleted(ticket_id: str, *, tenant: str, user_id: str) -> DomainEvent:
+    """TICKET_DELETED, published by ``DELETE /api/v1/tickets/{id}`` (no catalog ref: it starts no runs)."""
+    payload = {"ticketId": ticket_id, "userId": user_id}
+    return DomainEvent("TICKET_DELETED", _with_base(payload, tenant=tenant, user_id=user_id), ticket_id)
+
+
 async def catalog_ref(conn: AsyncConnection, tenant: str, event_name: str) -> str | None:
     """The event's payload schema ref from the tenant catalog, else the system catalog."""
     cur = await conn.execute(CATALOG_REF, (tenant, event_name, event_name))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import AlgaClient, Database, Fixture, HttpError, RunTimeout, Target
-from harness.runs import step_summary
+from harness.run_queries import step_summary
 from harness.workflow import load_bundle
 
 from . import expectations as ex

@@ -97,7 +97,7 @@ def test_foreach_iterations_with_identical_inputs_each_act(flows: Flows) -> None
     assert keys[2] == f"{flows.seed.tenant_id}:one-key-{ticket_id}"
 
 
-def test_failed_invocation_is_rerun_under_the_same_key(flows: Flows) -> None:
+def test_a_key_whose_invocation_failed_is_not_run_again(flows: Flows) -> None:
     ticket_id = str(uuid.uuid4())
     workflow = flows.workflow([call("assign", "tickets.assign", {
         "ticket_id": expr("payload.ticketId"), "assignee": {"type": "user", "id": expr("payload.userId")}},
@@ -110,12 +110,44 @@ def test_failed_invocation_is_rerun_under_the_same_key(flows: Flows) -> None:
     assert json.loads(row["error_message"])["code"] == "NOT_FOUND"
 
     flows.new_ticket(ticket_id=ticket_id)
-    passed = workflow.run(ticketId=ticket_id, userId=flows.seed.technician_user_ids[0])
-    assert passed.status == "SUCCEEDED"
-    [row] = passed.invocations()
-    assert (row["status"], row["attempt"], row["error_message"]) == ("SUCCEEDED", 2, None)
-    assert flows.one("SELECT assigned_to FROM tickets WHERE ticket_id = %s", (ticket_id,))["assigned_to"] == \
-        uuid.UUID(flows.seed.technician_user_ids[0])
+    again = workflow.run(ticketId=ticket_id, userId=flows.seed.technician_user_ids[0])
+    assert again.status == "FAILED" and again.invocations() == []
+    assert {k: again.error[k] for k in ("category", "code", "message")} == {
+        "category": "ActionError", "code": "INTERNAL_ERROR", "message": "action.call failed"}
+    assert again.error["details"]["message"] == \
+        'duplicate key value violates unique constraint "workflow_action_invocations_idempotency_unique"'
+    assert flows.one("SELECT status, attempt FROM workflow_action_invocations WHERE invocation_id = %s",
+                     (row["invocation_id"],)) == {"status": "FAILED", "attempt": 1}
+    assert flows.one("SELECT assigned_to FROM tickets WHERE ticket_id = %s", (ticket_id,))["assigned_to"] is None
+
+
+def test_database_errors_are_internal_errors(flows: Flows) -> None:
+    run = flows.run([call("search", "contacts.search", {"query": "North"})])
+    assert run.status == "FAILED"
+    assert {k: run.error[k] for k in ("category", "code", "message", "details")} == {
+        "category": "ActionError", "code": "INTERNAL_ERROR", "message": 'column "phone" does not exist',
+        "details": {"name": "error"}}
+    [row] = run.invocations()
+    assert row["status"] == "FAILED" and json.loads(row["error_message"])["code"] == "INTERNAL_ERROR"
+
+
+def test_upper_case_ids_compare_as_text(flows: Flows) -> None:
+    seed = flows.seed
+    ticket_id = flows.new_ticket(assigned_to=seed.technician_user_ids[0])
+    upper = seed.technician_user_ids[0].upper()
+    run = flows.run([
+        call("notify", "notifications.send_in_app", {"recipients": {"user_ids": [upper]}, "title": "t", "body": "b"},
+             on_error="continue"),
+        call("assign", "tickets.assign", {"ticket_id": expr("payload.ticketId"), "assignee": {"type": "user",
+                                                                                              "id": upper}},
+             save_as="assigned"),
+    ], ticketId=ticket_id)
+    assert run.status == "SUCCEEDED", run.error
+    assert run.step("notify")["error_json"]["details"] == {"missing_user_ids": [upper]}
+    audit = flows.one("SELECT changed_data FROM audit_logs WHERE record_id = %s AND operation = %s",
+                      (run.run_id, "workflow_action:tickets.assign"))
+    assert "noop" not in audit["changed_data"], "an upper-case id is not the current assignee"
+    assert run.vars()["assigned"]["assigned_to"] == seed.technician_user_ids[0]
 
 
 def test_try_catch_captures_user_not_found(flows: Flows) -> None:

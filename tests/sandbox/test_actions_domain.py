@@ -2,6 +2,7 @@
 §4.7, §4.9–4.10, §4.12)."""
 from __future__ import annotations
 
+import json
 import random
 import uuid
 
@@ -74,6 +75,17 @@ def test_create_task_defaults_links_and_errors(flows: Flows) -> None:
     assert error_of(run, "no-project")[:3] == ("ActionError", "NOT_FOUND", "Project not found")
     assert error_of(run, "bad-status")[:3] == ("ValidationError", "VALIDATION_ERROR", "Invalid project task status_id")
     assert error_of(run, "bad-user")[2] == "Assignee user not found"
+
+
+def test_create_task_with_an_unknown_ticket_fails_after_the_swallowed_link_error(flows: Flows) -> None:
+    seed = flows.seed
+    title = f"[fixture task] orphan link {uuid.uuid4().hex[:6]}"
+    run = flows.run([call("task", "projects.create_task", {"project_id": seed.project_id, "title": title,
+                                                           "link_ticket_id": str(uuid.uuid4())})])
+    assert run.status == "FAILED"
+    assert (run.error["code"], run.error["message"]) == (
+        "INTERNAL_ERROR", "current transaction is aborted, commands ignored until end of transaction block")
+    assert flows.sql("SELECT 1 FROM project_tasks WHERE task_name = %s", (title,)) == []
 
 
 def test_crm_notes_on_clients_tickets_and_projects(flows: Flows) -> None:
@@ -185,33 +197,45 @@ def test_email_send_records_one_outbox_message(flows: Flows, email_settings: Non
 def test_client_and_contact_lookups(flows: Flows) -> None:
     seed = flows.seed
     contact = flows.one("SELECT * FROM contacts WHERE contact_name_id = %s", (seed.contact_ids[0],))
-    flows.sql("UPDATE contacts SET phone_number = '+1 (555) 010-4477' WHERE contact_name_id = %s",
-              (seed.contact_ids[0],))
+    flows.sql("DELETE FROM contact_phone_numbers WHERE contact_name_id = %s", (seed.contact_ids[0],))
+    flows.sql("INSERT INTO contact_phone_numbers (tenant, contact_name_id, phone_number, canonical_type, is_default, "
+              "display_order) VALUES (%s, %s, '+1 (555) 010-0000', 'mobile', false, 0), "
+              "(%s, %s, '+1 (555) 010-4477', 'work', true, 1)", (seed.tenant_id, seed.contact_ids[0]) * 2)
     flows.sql("UPDATE clients SET properties = %s WHERE client_id = %s",
               (Jsonb({"external_ref": "crm:42", "vip": True}), seed.client_ids[1]))
+    flows.sql("UPDATE clients SET properties = %s WHERE client_id = %s",
+              (Jsonb(json.dumps({"tier": "gold"})), seed.client_ids[2]))
     run = flows.run([
         call("by-email", "contacts.find", {"email": contact["email"].upper()}, save_as="by_email"),
-        call("by-phone", "contacts.find", {"phone": "1-555-010-4477"}, save_as="by_phone"),
-        call("short-phone", "contacts.find", {"phone": "12-34"}, on_error="continue"),
+        call("by-phone", "contacts.find", {"phone": "1-555-010-4477"}, on_error="continue"),
+        call("short-phone", "contacts.find", {"phone": "555-010-447", "phone_match": "last10"}, on_error="continue"),
         call("scoped", "contacts.find", {"email": contact["email"], "client_id": seed.client_ids[2],
                                          "on_not_found": "error"}, on_error="continue"),
         call("client", "clients.find", {"name": "northwind traders", "include_primary_contact": True},
              save_as="client"),
         call("by-ref", "clients.find", {"external_ref": "crm:42"}, save_as="by_ref"),
+        call("by-id", "clients.find", {"client_id": seed.client_ids[1]}, on_error="continue"),
+        call("text-props", "clients.find", {"client_id": seed.client_ids[2]}, save_as="text_props"),
         call("bad-ref", "clients.find", {"external_ref": "no spaces"}, on_error="continue"),
         call("clients", "clients.search", {"query": "o", "page_size": 1}, on_error="continue"),
         call("search", "clients.search", {"query": "co", "page_size": 1}, save_as="search"),
-        call("people", "contacts.search", {"query": "North", "client_id": seed.client_id}, save_as="people"),
     ])
     assert run.status == "SUCCEEDED", run.error
     variables = run.vars()
     assert variables["by_email"]["contact"]["contact_name_id"] == seed.contact_ids[0]
-    assert variables["by_phone"]["contact"]["phone"] == "+1 (555) 010-4477"
+    assert variables["by_email"]["contact"]["phone"] == "+1 (555) 010-4477"
+    assert error_of(run, "by-phone")[:3] == ("ActionError", "INTERNAL_ERROR", 'column "phone" does not exist')
     assert error_of(run, "short-phone")[2] == "phone is invalid"
     assert error_of(run, "scoped") == ("ActionError", "NOT_FOUND", "Contact not found", {"matched_by": "email"})
     assert variables["client"]["client"]["client_id"] == seed.client_id
-    assert variables["client"]["primary_contact"]["contact_name_id"] == seed.contact_ids[0]
+    assert variables["client"]["primary_contact"] == {
+        "contact_name_id": seed.contact_ids[0], "full_name": contact["full_name"], "email": contact["email"],
+        "phone": None, "client_id": seed.client_id}
+    assert variables["client"]["client"]["client_type"] == "company"
     assert variables["by_ref"]["client"]["properties"] == {"external_ref": "crm:42", "vip": True}
+    assert error_of(run, "by-id") == ("ActionError", "INTERNAL_ERROR", '"[object Object]" is not valid JSON',
+                                      {"name": "SyntaxError"})
+    assert variables["text_props"]["client"]["properties"] == {"tier": "gold"}
     assert "external_ref has invalid format" in run.step("bad-ref")["error_json"]["details"]["message"]
     assert error_of(run, "clients")[2] == "query must be at least 2 characters"
     search = variables["search"]
@@ -220,4 +244,3 @@ def test_client_and_contact_lookups(flows: Flows) -> None:
         (seed.tenant_id,))]
     assert (search["total"], search["page"], search["page_size"]) == (len(names), 1, 1)
     assert [c["client_name"] for c in search["clients"]] == names[:1] == [search["first_client"]["client_name"]]
-    assert {c["contact_name_id"] for c in variables["people"]["contacts"]} == set(seed.contact_ids[:2])

@@ -74,7 +74,7 @@ def test_engine_key_hash_matches_javascript() -> None:
 
 
 def test_registry() -> None:
-    assert len(ACTIONS) == 17 and all(version == 1 for _, version in ACTIONS)
+    assert len(ACTIONS) == 18 and ("time.create_entry", 1) in ACTIONS and all(version == 1 for _, version in ACTIONS)
     assert retry_hint("email.send", 1) == {"maxAttempts": 3, "backoffMs": 1000, "retryOn": ["TransientError"]}
     assert retry_hint("tickets.find", 1) is None and retry_hint("nope", 1) is None
     provided = {key[0] for key, action in ACTIONS.items() if action.key_rule is not None}

@@ -1,4 +1,6 @@
-"""Malformed input to ``/api/v1`` gets a 4xx in the v1 error envelope, never a 500, and writes nothing."""
+"""Malformed input to ``/api/v1`` gets AlgaPSA's answer in the v1 error envelope: the base controllers
+read an unparseable body as ``{}`` (``req.json().catch(() => ({}))``), so creates refuse it and writes nothing,
+while an update with nothing to change succeeds."""
 from __future__ import annotations
 
 import json
@@ -6,7 +8,7 @@ import uuid
 
 import pytest
 
-from .v1_helpers import TenantApi, tenant_api
+from .v1_helpers import TenantApi, delete_ticket, new_ticket, tenant_api
 
 BAD_BODIES = {
     "not json": b"{title:",
@@ -47,9 +49,16 @@ def assert_v1_client_error(response) -> None:
     assert isinstance(error["code"], str) and isinstance(error["message"], str)
 
 
-@pytest.mark.parametrize("name", BAD_BODIES)
-@pytest.mark.parametrize("method,path", [("POST", "/api/v1/tickets"), ("PUT", "/api/v1/tickets/{ticket}"),
-                                         ("POST", "/api/v1/projects")])
+# bodies the update route reads as {} (not JSON) or decodes with replacement characters, as Node does
+READ_ANYWAY = {"not json": {}, "truncated": {}, "not utf-8": {"title": "\ufffd\ufffd"}}
+
+
+REFUSED = [(method, path, name) for method, path in (("POST", "/api/v1/tickets"), ("PUT", "/api/v1/tickets/{ticket}"),
+                                                     ("POST", "/api/v1/projects"))
+           for name in BAD_BODIES if not (method == "PUT" and name in READ_ANYWAY)]
+
+
+@pytest.mark.parametrize("method,path,name", REFUSED)
 def test_malformed_bodies_are_rejected(acme, seeded_ticket, method, path, name):
     before = counts(acme)
     with acme.http(**{"content-type": "application/json"}) as http:
@@ -58,22 +67,41 @@ def test_malformed_bodies_are_rejected(acme, seeded_ticket, method, path, name):
     assert counts(acme) == before
 
 
+@pytest.mark.parametrize("name", READ_ANYWAY)
+def test_update_reads_unparseable_bodies_like_algapsa(acme, name):
+    ticket = new_ticket(acme)
+    try:
+        with acme.http(**{"content-type": "application/json"}) as http:
+            response = http.put(f"/api/v1/tickets/{ticket['ticket_id']}", content=BAD_BODIES[name])
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["title"] == READ_ANYWAY[name].get("title", ticket["title"])
+    finally:
+        delete_ticket(acme, ticket["ticket_id"])
+
+
 def test_error_codes_for_the_body_family(acme):
     with acme.http(**{"content-type": "application/json"}) as http:
         oversized = http.post("/api/v1/tickets", content=BAD_BODIES["oversized"])
         broken = http.post("/api/v1/tickets", content=BAD_BODIES["not json"])
         empty = http.post("/api/v1/projects", content=b"")
     assert oversized.status_code == 413 and oversized.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
-    assert broken.status_code == 400 and broken.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert broken.status_code == 400 and broken.json()["error"]["message"] == "Validation failed"
     assert empty.status_code == 400 and empty.json()["error"]["message"] == "Validation failed"
 
 
 @pytest.mark.parametrize("query", [{"limit": "abc"}, {"limit": "0"}, {"limit": "\u00b2"}, {"page": "-1"},
-                                   {"page": str(10 ** 20)}, {"client_id": "'; drop table tickets; --"}])
+                                   {"client_id": "'; drop table tickets; --"}])
 def test_malformed_queries_are_rejected(acme, query):
     with acme.http() as http:
         for path in ("/api/v1/tickets", "/api/v1/projects"):
             assert_v1_client_error(http.get(path, params=query))
+
+
+def test_a_page_past_any_offset_is_a_server_error(acme):
+    with acme.http() as http:
+        response = http.get("/api/v1/tickets", params={"page": str(10 ** 20)})
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred"}}
 
 
 def test_unknown_routes_and_methods_use_the_v1_envelope(acme):

@@ -111,12 +111,22 @@ def test_get_returns_the_ticket_with_names(acme, ticket):
         malformed = http.get("/api/v1/tickets/123")
     assert found.status_code == 200
     data = found.json()["data"]
-    assert data["ticket_id"] == ticket["ticket_id"] and data["description_html"] == ""
+    assert data["ticket_id"] == ticket["ticket_id"] and data["description_html"] == "<p></p>"
     assert data["board_name"] and data["status_name"] and data["client_name"] and data["priority_name"]
     assert missing.status_code == 404
-    assert missing.json() == {"error": {"code": "NOT_FOUND", "message": "Ticket not found"}}
+    assert missing.json() == {"error": {"code": "NOT_FOUND", "message": "ticket not found"}}
     assert malformed.status_code == 400
     assert malformed.json()["error"]["message"] == "Invalid ticket ID format"
+
+
+def test_description_html_renders_the_description_as_one_escaped_paragraph(acme):
+    ticket_id = new_ticket(acme, attributes={"description": "Line <1> & 'two'\nLine 2"})["ticket_id"]
+    try:
+        with acme.http() as http:
+            data = http.get(f"/api/v1/tickets/{ticket_id}").json()["data"]
+        assert data["description_html"] == "<p>Line &lt;1&gt; &amp; &#39;two&#39;\nLine 2</p>"
+    finally:
+        delete_ticket(acme, ticket_id)
 
 
 def test_list_paginates_newest_first(acme, ticket):
@@ -170,14 +180,16 @@ def test_update_rules(acme, ticket):
     path = f"/api/v1/tickets/{ticket['ticket_id']}"
     with acme.http() as http:
         board_only = http.put(path, json={"board_id": str(other_board)})
-        foreign_status = http.put(path, json={"board_id": str(other_board), "status_id": ticket["status_id"]})
+        foreign_status = http.put(path, json={"board_id": str(other_board),
+                                              "status_id": closed_status(acme, ticket["board_id"])})
         suppression = http.put(path, json={"suppressInternalNotifications": True})
         wrong_type = http.put(path, json={"title": 5})
         missing = http.put(f"/api/v1/tickets/{uuid.uuid4()}", json={"title": "x"})
     assert board_only.status_code == 400
     assert "requires selecting a status" in board_only.json()["error"]["details"][0]["message"]
     assert foreign_status.status_code == 400
-    assert foreign_status.json()["error"]["details"][0]["path"] == ["status_id"]
+    assert foreign_status.json()["error"]["details"] == [
+        {"path": ["status_id"], "message": "Invalid status: selected status does not belong to the selected board"}]
     assert suppression.status_code == 400 and wrong_type.status_code == 400
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
     row = acme.one("SELECT board_id, title FROM tickets WHERE tenant = %s AND ticket_id = %s",

@@ -72,9 +72,13 @@ class ActionContext:
     async def execute(self, sql: str, *params: Any) -> None:
         await self.conn.execute(sql, params)
 
+    async def has_permission(self, user_id: str, resource: str, action: str) -> bool:
+        """Whether ``user_id`` holds ``resource:action`` through an MSP role."""
+        return await self.one(_PERMISSION, self.tenant, user_id, resource, action) is not None
+
     async def require_permission(self, resource: str, action: str) -> None:
         """Fail with ``PERMISSION_DENIED`` unless the actor holds ``resource:action`` (MSP role)."""
-        if await self.one(_PERMISSION, self.tenant, self.actor, resource, action) is None:
+        if not await self.has_permission(self.actor, resource, action):
             raise action_error("PERMISSION_DENIED", f"Permission denied: {resource}:{action}",
                                {"resource": resource, "action": action})
 
@@ -118,6 +122,12 @@ def utc_now() -> datetime:
     """Now, at the millisecond precision AlgaPSA's JavaScript clock has."""
     now = datetime.now(timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def instant(text: str) -> datetime:
+    """An ISO instant at JavaScript ``Date`` precision (milliseconds)."""
+    value = datetime.fromisoformat(text)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def iso(value: datetime | None) -> str | None:

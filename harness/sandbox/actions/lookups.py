@@ -1,14 +1,16 @@
 """Read-only lookups: ``tickets.find``, ``clients.find``, ``contacts.find`` (contract §4.5, §4.12).
 
 Outputs carry the stored JSON unchanged (ticket attributes, client properties), so booleans,
-arrays and nested objects reach ``saveAs`` with their types.
+arrays and nested objects reach ``saveAs`` with their types. Contacts follow HEAD's phone model: a
+contact's phone is its default ``contact_phone_numbers`` row.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from ..runtime.run_errors import action_error
+from ..runtime.run_errors import RuntimeFailure, action_error
 from .base import Action, ActionContext, invalid, iso
 from .schema import DATETIME, UUID, Arr, Bool, Enum, Int, Obj, Record, Refine, Str
 
@@ -31,24 +33,52 @@ _ATTACHMENT = Obj(fields={
     "document_id": UUID, "document_name": Str(), "file_id": UUID.nullable(), "mime_type": Str().nullable(),
     "associated_at": DATETIME.nullable(),
 })
-CLIENT = Obj(fields={"client_id": UUID, "client_name": Str(), "url": Str().nullable(), "is_inactive": Bool(),
-                     "properties": Record().nullable()})
+CLIENT = Obj(fields={"client_id": UUID, "client_name": Str(), "client_type": Str().nullable().optional(),
+                     "url": Str().nullable(), "billing_email": Str().nullable().optional(), "is_inactive": Bool(),
+                     "properties": Record().nullable(), "updated_at": DATETIME.optional()})
 _PRIMARY_CONTACT = Obj(fields={"contact_name_id": UUID, "full_name": Str().nullable(), "email": Str().nullable(),
                                "phone": Str().nullable(), "client_id": UUID.nullable()})
 CONTACT = Obj(fields={"contact_name_id": UUID, "full_name": Str().nullable(), "email": Str().nullable(),
                       "phone": Str().nullable(), "client_id": UUID.nullable(), "is_inactive": Bool()})
 
 
+_WITH_PHONE = """
+SELECT c.*, (SELECT p.phone_number FROM contact_phone_numbers p
+             WHERE p.tenant = c.tenant AND p.contact_name_id = c.contact_name_id AND p.is_default)
+            AS default_phone_number
+FROM contacts c WHERE c.tenant = %s AND {where} LIMIT 1
+"""
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """AlgaPSA's ``parseJsonMaybe`` kept to objects: JSON text is parsed, anything but an object is null."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
 def client_summary(row: dict[str, Any]) -> dict[str, Any]:
-    properties = row["properties"]
-    return {"client_id": row["client_id"], "client_name": row["client_name"], "url": row["url"],
-            "is_inactive": bool(row["is_inactive"]), "properties": properties if isinstance(properties, dict) else None}
+    return {"client_id": row["client_id"], "client_name": row["client_name"], "client_type": row["client_type"],
+            "url": row["url"], "billing_email": row["billing_email"], "is_inactive": bool(row["is_inactive"]),
+            "properties": _json_object(row["properties"]), "updated_at": iso(row["updated_at"])}
 
 
 def contact_summary(row: dict[str, Any]) -> dict[str, Any]:
-    """A contact as the actions report it; AlgaPSA's ``phone`` is the table's ``phone_number``."""
+    """A contact as the actions report it: ``phone`` is its default phone number when the query joined it."""
     return {"contact_name_id": row["contact_name_id"], "full_name": row["full_name"], "email": row["email"],
-            "phone": row["phone_number"], "client_id": row["client_id"], "is_inactive": bool(row["is_inactive"])}
+            "phone": row.get("default_phone_number"), "client_id": row["client_id"],
+            "is_inactive": bool(row["is_inactive"])}
+
+
+def _parse_stored_properties(client: dict[str, Any]) -> None:
+    """AlgaPSA's ``getClientById`` runs ``JSON.parse`` on properties the driver already decoded: an object
+    becomes the text ``[object Object]`` and the lookup fails with JavaScript's SyntaxError."""
+    if isinstance(client["properties"], dict):
+        raise RuntimeFailure("ActionError", '"[object Object]" is not valid JSON', code="INTERNAL_ERROR",
+                             details={"name": "SyntaxError"})
 
 
 async def find_ticket(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +130,8 @@ async def find_client(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any
     else:
         matched_by, where, value = "external_ref", "properties->>'external_ref' = %s", data["external_ref"]
     client = await ctx.one(f"SELECT * FROM clients WHERE tenant = %s AND {where} LIMIT 1", ctx.tenant, value)
+    if client is not None and matched_by == "client_id":
+        _parse_stored_properties(client)
     if client is None:
         if data["on_not_found"] == "error":
             raise action_error("NOT_FOUND", "Client not found", {"matched_by": matched_by})
@@ -113,20 +145,23 @@ async def find_client(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any
 
 async def find_contact(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     await ctx.require_permission("contact", "read")
-    order = "DESC" if data["match_strategy"] == "most_recent" else "ASC"
     if data.get("contact_id"):
-        matched_by, where, value = "contact_id", "contact_name_id = %s", data["contact_id"]
+        matched_by, rows = "contact_id", await ctx.all(_WITH_PHONE.format(where="c.contact_name_id = %s"),
+                                                       ctx.tenant, data["contact_id"])
     elif data.get("email"):
-        matched_by, where, value = "email", "lower(email) = %s", data["email"].strip().lower()
+        matched_by, rows = "email", await ctx.all(_WITH_PHONE.format(where="c.email = %s"), ctx.tenant,
+                                                  data["email"].strip().lower())
     else:
-        value = re.sub(r"\D", "", data["phone"])
-        if len(value) < 7:
+        digits = re.sub(r"\D", "", data["phone"])
+        if len(digits) < (10 if data["phone_match"] == "last10" else 7):
             raise invalid("phone is invalid")
-        matched_by, where = "phone", r"regexp_replace(coalesce(phone_number, ''), '\D', '', 'g') = %s"
-    rows = await ctx.all(f"SELECT * FROM contacts WHERE tenant = %s AND {where} "
-                         f"ORDER BY is_inactive ASC, created_at {order} LIMIT 5", ctx.tenant, value)
+        # HEAD matches a ``phone`` column that contacts no longer has, so this query fails there too.
+        order = "DESC" if data["match_strategy"] == "most_recent" else "ASC"
+        matched_by, rows = "phone", await ctx.all(
+            f"SELECT * FROM contacts WHERE tenant = %s AND regexp_replace(coalesce(phone, ''), '\\D', '', 'g') = %s "
+            f"ORDER BY is_inactive ASC, created_at {order} LIMIT 5", ctx.tenant, digits)
     if data.get("client_id"):
-        rows = [row for row in rows if (row["client_id"] or "").lower() == data["client_id"].lower()]
+        rows = [row for row in rows if row["client_id"] == data["client_id"]]
     if not rows:
         if data["on_not_found"] == "error":
             raise action_error("NOT_FOUND", "Contact not found", {"matched_by": matched_by})
@@ -183,6 +218,7 @@ ACTIONS = (
                 "contact_id": UUID.optional(),
                 "email": Str(fmt="email").optional(),
                 "phone": Str().optional(),
+                "phone_match": Enum(options=("exact", "last7", "last10")).default("exact"),
                 "client_id": UUID.optional(),
                 "on_not_found": _NOT_FOUND,
                 "match_strategy": Enum(options=("first_created", "most_recent")).default("first_created"),

@@ -43,8 +43,8 @@ async def send_in_app(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any
         raise invalid("At least one recipient user_id is required")
     rows = await ctx.all("SELECT user_id FROM users WHERE tenant = %s AND user_id = ANY(%s::uuid[])",
                          ctx.tenant, user_ids)
-    known = {row["user_id"].lower() for row in rows}
-    missing = [user_id for user_id in user_ids if user_id.lower() not in known]
+    known = {row["user_id"] for row in rows}  # compared as text, like AlgaPSA: an upper-case id is "missing"
+    missing = [user_id for user_id in user_ids if user_id not in known]
     if missing:
         raise action_error("NOT_FOUND", "One or more users not found", {"missing_user_ids": missing})
     now = utc_now()

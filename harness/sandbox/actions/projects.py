@@ -52,11 +52,12 @@ async def _status(ctx: ActionContext, status_id: str | None) -> str | None:
     return row["status_id"] if row else None
 
 
-async def _link_best_effort(ctx: ActionContext, sql: str, *params: Any) -> None:
-    """AlgaPSA ignores link failures; a savepoint keeps the transaction usable when one fails."""
+async def _link_ignoring_errors(ctx: ActionContext, sql: str, *params: Any) -> None:
+    """AlgaPSA swallows a failed link insert without a savepoint, so the transaction stays aborted and
+    the action fails on its next statement (the audit row) with Postgres's "current transaction is
+    aborted" error, rolling the task back."""
     try:
-        async with ctx.conn.transaction():
-            await ctx.execute(sql, *params)
+        await ctx.execute(sql, *params)
     except psycopg.Error:
         pass
 
@@ -87,9 +88,9 @@ async def create_task(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any
                       data.get("due_date"), status_id, data.get("priority_id"), wbs_code, now, now)
     ticket_id = data.get("link_ticket_id")
     if ticket_id:
-        await _link_best_effort(ctx, _LINK_PROJECT, ctx.tenant, str(uuid.uuid4()), project_id, phase_id, task_id,
+        await _link_ignoring_errors(ctx, _LINK_PROJECT, ctx.tenant, str(uuid.uuid4()), project_id, phase_id, task_id,
                                 ticket_id, now)
-        await _link_best_effort(ctx, _LINK_TICKET, ctx.tenant, str(uuid.uuid4()), ticket_id, task_id,
+        await _link_ignoring_errors(ctx, _LINK_TICKET, ctx.tenant, str(uuid.uuid4()), ticket_id, task_id,
                                 Jsonb({"project_id": project_id, "phase_id": phase_id}), now)
     await ctx.audit({"project_id": project_id, "task_id": task_id, "phase_id": phase_id, "link_ticket_id": ticket_id},
                     task_id=task_id)

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import (attachments, crm, email, lookups, notifications, projects, scheduling, search, ticket_assign,
-               ticket_links, tickets)
+               ticket_links, tickets, time_entries)
 from .base import Action
 
 ACTIONS: dict[tuple[str, int], Action] = {
     (action.id, action.version): action
     for module in (notifications, projects, tickets, ticket_assign, ticket_links, attachments, lookups, search, crm,
-                   scheduling, email)
+                   scheduling, email, time_entries)
     for action in module.ACTIONS
 }
 

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from ..runtime.run_errors import action_error
-from .base import Action, ActionContext, invalid, iso, utc_now
+from .base import Action, ActionContext, instant, invalid, iso, utc_now
 from .schema import DATETIME, UUID, Enum, Obj, Str
 
 _CONFLICTS = """
@@ -33,12 +32,6 @@ VALUES (%s, %s, %s, %s, 'overlap', false, %s, %s)
 """
 
 
-def _instant(text: str) -> datetime:
-    """An ISO instant at JavaScript ``Date`` precision (milliseconds)."""
-    value = datetime.fromisoformat(text)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
 async def assign_user(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     await ctx.require_permission("user_schedule", "create")
     user_id, link, mode = data["user_id"], data["link"], data["conflict_mode"]
@@ -52,7 +45,7 @@ async def assign_user(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any
         found = await ctx.one("SELECT 1 FROM project_tasks WHERE tenant = %s AND task_id = %s", ctx.tenant, link["id"])
     if found is None:
         raise action_error("NOT_FOUND", "Ticket not found" if link["type"] == "ticket" else "Project task not found")
-    start, end = _instant(data["window"]["start"]), _instant(data["window"]["end"])
+    start, end = instant(data["window"]["start"]), instant(data["window"]["end"])
     if not start < end:
         raise invalid("window.start must be before window.end")
 

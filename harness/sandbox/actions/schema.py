@@ -110,9 +110,10 @@ def _matches_format(fmt: str, value: str) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Int(Schema):
-    """``z.number().int()`` with optional ``positive()`` and ``max(n)``."""
+    """``z.number().int()`` with optional ``positive()``, ``min(n)`` and ``max(n)``."""
 
     positive: bool = False
+    minimum: int | None = None
     maximum: int | None = None
     expected = "number"
 
@@ -128,6 +129,9 @@ class Int(Schema):
         if self.positive and value <= 0:
             issues.append(issue("too_small", path, "Number must be greater than 0", minimum=0, type="number",
                                 inclusive=False, exact=False))
+        if self.minimum is not None and value < self.minimum:
+            issues.append(issue("too_small", path, f"Number must be greater than or equal to {self.minimum}",
+                                minimum=self.minimum, type="number", inclusive=True, exact=False))
         if self.maximum is not None and value > self.maximum:
             issues.append(issue("too_big", path, f"Number must be less than or equal to {self.maximum}",
                                 maximum=self.maximum, type="number", inclusive=True, exact=False))

@@ -1,7 +1,9 @@
 """Paged searches: ``clients.search`` and ``contacts.search`` (fixture-era registry, contract §4.13).
 
 Tag filters join AlgaPSA's ``tag_mappings`` / ``tag_definitions``; where those tables are absent
-the database error becomes the action's error, as it would in AlgaPSA.
+the database error becomes the action's error, as it would in AlgaPSA. HEAD's contact search also
+matches a ``phone`` column that contacts no longer has (phones moved to ``contact_phone_numbers``),
+so every contact search fails with that database error, there and here.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ async def search_contacts(ctx: ActionContext, data: dict[str, Any]) -> dict[str,
     if filters.get("tags"):
         joins, params = _TAGGED.format(t="contacts", key="contact_name_id", kind="contact"), [filters["tags"], *params]
     where += (" AND (contacts.full_name ILIKE %s ESCAPE '\\' OR contacts.email ILIKE %s ESCAPE '\\' "
-              "OR contacts.phone_number ILIKE %s ESCAPE '\\')")
+              "OR phone ILIKE %s ESCAPE '\\')")
     params += [pattern] * 3
     if data.get("client_id"):
         where += " AND contacts.client_id = %s"

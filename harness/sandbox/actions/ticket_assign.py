@@ -61,7 +61,7 @@ async def assign(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
         raise action_error("NOT_FOUND", "Ticket not found", {"ticket_id": ticket_id})
     result = {"ticket_id": ticket_id, "assigned_type": assignee["type"], "assigned_id": assignee["id"]}
 
-    if data["no_op_if_already_assigned"] and (ticket["assigned_to"] or "").lower() == user_id.lower():
+    if data["no_op_if_already_assigned"] and ticket["assigned_to"] == user_id:  # text comparison, as in AlgaPSA
         await ctx.audit({"ticket_id": ticket_id, "noop": True, "assigned_to": user_id, "assignee": assignee,
                          "reason": reason}, ticket_id=ticket_id, assigned_to=user_id, noop=True)
         return {**result, "assigned_to": ticket["assigned_to"], "updated_at": iso(ticket["updated_at"] or utc_now())}

@@ -255,6 +255,7 @@ CREATE TABLE IF NOT EXISTS users (
     contact_id      uuid,
     phone           text,
     timezone        text,
+    reports_to      uuid,
     is_inactive     boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at      timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -383,7 +384,6 @@ CREATE TABLE IF NOT EXISTS contacts (
     contact_name_id uuid NOT NULL DEFAULT gen_random_uuid(),
     full_name       text,
     email           text,
-    phone_number    text,
     role            text,
     notes           text,
     client_id       uuid,
@@ -394,6 +394,40 @@ CREATE TABLE IF NOT EXISTS contacts (
     UNIQUE (tenant, email),
     FOREIGN KEY (tenant, client_id) REFERENCES clients (tenant, client_id)
 );
+
+-- HEAD keeps contact phone numbers here (contacts.phone_number was dropped in March 2026).
+CREATE TABLE IF NOT EXISTS contact_phone_type_definitions (
+    tenant                uuid NOT NULL REFERENCES tenants,
+    contact_phone_type_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    label                 text NOT NULL,
+    normalized_label      text NOT NULL CHECK (normalized_label = lower(btrim(normalized_label))),
+    created_at            timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at            timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, contact_phone_type_id),
+    UNIQUE (tenant, normalized_label)
+);
+
+CREATE TABLE IF NOT EXISTS contact_phone_numbers (
+    tenant                  uuid NOT NULL REFERENCES tenants,
+    contact_phone_number_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    contact_name_id         uuid NOT NULL,
+    phone_number            text NOT NULL,
+    extension               text,
+    normalized_phone_number text GENERATED ALWAYS AS (regexp_replace(btrim(phone_number), '[^0-9]+', '', 'g')) STORED,
+    canonical_type          text CHECK (canonical_type IN ('work', 'mobile', 'home', 'fax', 'other')),
+    custom_phone_type_id    uuid,
+    is_default              boolean NOT NULL DEFAULT false,
+    display_order           integer NOT NULL DEFAULT 0,
+    created_at              timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at              timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, contact_phone_number_id),
+    CHECK ((canonical_type IS NOT NULL) <> (custom_phone_type_id IS NOT NULL)),
+    FOREIGN KEY (tenant, contact_name_id) REFERENCES contacts (tenant, contact_name_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant, custom_phone_type_id) REFERENCES contact_phone_type_definitions (tenant, contact_phone_type_id)
+        ON DELETE RESTRICT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS contact_phone_numbers_default_idx ON contact_phone_numbers (tenant, contact_name_id)
+    WHERE is_default;
 
 CREATE TABLE IF NOT EXISTS boards (
     tenant        uuid NOT NULL REFERENCES tenants,
@@ -890,6 +924,92 @@ CREATE TABLE IF NOT EXISTS schedule_conflicts (
     PRIMARY KEY (tenant, conflict_id),
     FOREIGN KEY (tenant, entry_id_1) REFERENCES schedule_entries (tenant, entry_id) ON DELETE CASCADE,
     FOREIGN KEY (tenant, entry_id_2) REFERENCES schedule_entries (tenant, entry_id) ON DELETE CASCADE
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- Time entries (time.create_entry). contract_line_id and tax_rate_id reference billing tables the
+-- sandbox does not have, so they carry no foreign key here.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS service_catalog (
+    tenant          uuid NOT NULL REFERENCES tenants,
+    service_id      uuid NOT NULL DEFAULT gen_random_uuid(),
+    service_name    text NOT NULL,
+    description     text,
+    default_rate    bigint,
+    unit_of_measure text,
+    PRIMARY KEY (tenant, service_id)
+);
+
+CREATE TABLE IF NOT EXISTS time_periods (
+    tenant     uuid NOT NULL REFERENCES tenants,
+    period_id  uuid NOT NULL DEFAULT gen_random_uuid(),
+    start_date date NOT NULL,
+    end_date   date NOT NULL,
+    is_closed  boolean DEFAULT false,
+    created_at timestamptz DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamptz DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, period_id)
+);
+
+CREATE TABLE IF NOT EXISTS time_sheets (
+    tenant          uuid NOT NULL REFERENCES tenants,
+    id              uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id         uuid NOT NULL,
+    period_id       uuid NOT NULL,
+    approval_status text DEFAULT 'DRAFT' CHECK (approval_status IN ('DRAFT', 'SUBMITTED', 'APPROVED', 'CHANGES_REQUESTED')),
+    submitted_at    timestamptz,
+    approved_at     timestamptz,
+    approved_by     uuid,
+    PRIMARY KEY (tenant, id),
+    FOREIGN KEY (tenant, user_id) REFERENCES users (tenant, user_id),
+    FOREIGN KEY (tenant, period_id) REFERENCES time_periods (tenant, period_id),
+    FOREIGN KEY (tenant, approved_by) REFERENCES users (tenant, user_id)
+);
+
+CREATE TABLE IF NOT EXISTS time_entries (
+    tenant            uuid NOT NULL REFERENCES tenants,
+    entry_id          uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id           uuid NOT NULL,
+    start_time        timestamptz NOT NULL,
+    end_time          timestamptz NOT NULL,
+    notes             text,
+    work_item_id      uuid,
+    work_item_type    text,
+    billable_duration integer,
+    approval_status   text DEFAULT 'DRAFT' CHECK (approval_status IN ('DRAFT', 'SUBMITTED', 'APPROVED', 'CHANGES_REQUESTED')),
+    time_sheet_id     uuid,
+    service_id        uuid,
+    contract_line_id  uuid,
+    tax_rate_id       uuid,
+    invoiced          boolean DEFAULT false,
+    work_date         date NOT NULL,
+    work_timezone     text NOT NULL,
+    created_by        uuid,
+    updated_by        uuid,
+    created_at        timestamptz DEFAULT CURRENT_TIMESTAMP,
+    updated_at        timestamptz DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, entry_id),
+    FOREIGN KEY (tenant, user_id) REFERENCES users (tenant, user_id),
+    FOREIGN KEY (tenant, time_sheet_id) REFERENCES time_sheets (tenant, id),
+    FOREIGN KEY (tenant, service_id) REFERENCES service_catalog (tenant, service_id),
+    FOREIGN KEY (tenant, created_by) REFERENCES users (tenant, user_id),
+    FOREIGN KEY (tenant, updated_by) REFERENCES users (tenant, user_id)
+);
+CREATE INDEX IF NOT EXISTS time_entries_work_item_idx ON time_entries (tenant, work_item_type, work_item_id);
+
+-- Additional agents of a project task (time entries on a task add their user here).
+CREATE TABLE IF NOT EXISTS task_resources (
+    tenant             uuid NOT NULL REFERENCES tenants,
+    assignment_id      uuid NOT NULL DEFAULT gen_random_uuid(),
+    task_id            uuid NOT NULL,
+    assigned_to        uuid,
+    additional_user_id uuid,
+    role               text,
+    assigned_at        timestamptz DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (tenant, assignment_id),
+    FOREIGN KEY (tenant, task_id) REFERENCES project_tasks (tenant, task_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant, assigned_to) REFERENCES users (tenant, user_id),
+    FOREIGN KEY (tenant, additional_user_id) REFERENCES users (tenant, user_id)
 );
 
 -- ---------------------------------------------------------------------------------------------

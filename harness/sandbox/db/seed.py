@@ -89,7 +89,8 @@ _ALL_PERMISSIONS = (
     "project_task:create", "project_task:read", "project_task:update",
     "client:read", "client:update", "contact:read", "contact:update",
     "email:process", "document:create",
-    "user_schedule:create", "user_schedule:read", "user_schedule:delete",
+    "user_schedule:create", "user_schedule:read", "user_schedule:update", "user_schedule:delete",
+    "timeentry:create", "timeentry:read", "timeentry:update", "timesheet:approve", "timesheet:read_all",
     "workflow:read", "workflow:manage", "workflow:publish", "workflow:admin",
 )
 ROLES: dict[str, tuple[str, ...]] = {  # role name -> granted "resource:action"; all are MSP roles
@@ -97,10 +98,11 @@ ROLES: dict[str, tuple[str, ...]] = {  # role name -> granted "resource:action";
     "Technician": (
         "ticket:read", "ticket:update", "project:read", "project_task:create", "project_task:read",
         "project_task:update", "client:read", "contact:read", "user_schedule:create", "user_schedule:read",
+        "timeentry:create", "timeentry:read",
     ),
     "Dispatcher": (
         "ticket:create", "ticket:read", "ticket:update", "client:read", "contact:read",
-        "user_schedule:create", "user_schedule:read", "user_schedule:delete",
+        "user_schedule:create", "user_schedule:read", "user_schedule:update", "user_schedule:delete",
     ),
 }
 TEAM = "Service Desk"  # managed by the first Dispatcher; members are the Technicians
@@ -122,6 +124,8 @@ TICKET_PRIORITY = "Medium"
 PHASES = ("Discovery", "Rollout")
 SYSTEM_INTERACTION_TYPES = ("Note", "Call", "Email", "Meeting")
 TENANT_INTERACTION_TYPES = ("Site Visit",)
+SERVICE = "Remote Support"  # service_catalog: what time entries are billed as
+TIME_PERIOD = ("2025-01-01", "2031-01-01")  # one open period [start, end) so time entries find a time sheet
 # entity_type -> (prefix, padding, first number); the seed issues the first number of each.
 SEQUENCES = {"TICKET": ("TIC", 6, 1000), "PROJECT": ("PRJ-", 4, 1)}
 
@@ -292,6 +296,10 @@ def _add_tenant(add: Add, slug: str, spec: _TenantSpec, api_key: str) -> TenantS
                            "item_type": item_type, "order_number": order, "created_by": actor, "created_at": _at(i)})
         if item_type == "ticket":
             priority_ids[name] = priority_id
+    add("service_catalog", {"tenant": tenant, "service_id": _id(slug, "service", SERVICE), "service_name": SERVICE,
+                             "unit_of_measure": "hour"})
+    add("time_periods", {"tenant": tenant, "period_id": _id(slug, "time_period", TIME_PERIOD[0]),
+                         "start_date": TIME_PERIOD[0], "end_date": TIME_PERIOD[1], "created_at": EPOCH})
     for name in TENANT_INTERACTION_TYPES:
         add("interaction_types", {"tenant": tenant, "type_id": _id(slug, "interaction_type", name),
                                   "type_name": name, "created_at": EPOCH})

@@ -3,7 +3,8 @@ the invocation ledger, run the action in one transaction, record the invocation,
 
 The ledger row and the action's writes share one transaction (the handler runs in a savepoint),
 so a key is either SUCCEEDED together with its side effects or not at all, and a second run using
-the same key waits for the first and then reuses its output.
+the same key waits for the first and then reuses its output. Like AlgaPSA, a key whose invocation
+FAILED is never run again: inserting it a second time violates the ledger's unique key.
 """
 from __future__ import annotations
 
@@ -43,12 +44,7 @@ _EXISTING = """
 SELECT invocation_id, status, attempt, output_json FROM workflow_action_invocations
 WHERE tenant = %s AND action_id = %s AND action_version = %s AND idempotency_key = %s FOR UPDATE
 """
-_RESTART = """
-UPDATE workflow_action_invocations SET run_id = %s, step_path = %s, status = 'STARTED', attempt = attempt + 1,
-    lease_owner = %s, lease_expires_at = %s, input_json = %s::jsonb, output_json = NULL, error_message = NULL,
-    error_json = NULL, started_at = %s, completed_at = NULL
-WHERE invocation_id = %s RETURNING invocation_id, status, attempt, output_json
-"""
+_UNIQUE_KEY = "workflow_action_invocations_idempotency_unique"
 _FINISH = """
 UPDATE workflow_action_invocations SET status = %s, output_json = %s::jsonb, error_message = %s,
     error_json = %s::jsonb, completed_at = %s
@@ -194,8 +190,11 @@ async def _execute(call: StepCall, action: Action, data: dict[str, Any], invocat
 
 
 async def _claim(call: StepCall, action: Action, data: dict[str, Any], key: str) -> dict[str, Any]:
-    """The invocation row for this key, locked: a new STARTED row, the stored SUCCEEDED one, or a
-    failed earlier attempt restarted with ``attempt + 1``."""
+    """The invocation row for this key: a new STARTED row or the stored SUCCEEDED one.
+
+    An earlier FAILED invocation makes AlgaPSA's insert hit the unique key; its ``action.call``
+    wrapper reports that database error, and the FAILED row stays as it was.
+    """
     run, now = call.run, CLOCK.now()
     lease = (f"run:{run.run_id}", now + LEASE)
     async with run.conn.cursor(row_factory=dict_row) as c:
@@ -206,8 +205,7 @@ async def _claim(call: StepCall, action: Action, data: dict[str, Any], key: str)
             await c.execute(_EXISTING, (run.tenant, action.id, action.version, key))
             row = await c.fetchone()
             if row["status"] != "SUCCEEDED":
-                await c.execute(_RESTART, (run.run_id, call.path, *lease, _json(data), now, row["invocation_id"]))
-                row = await c.fetchone()
+                raise _call_failed("error", f'duplicate key value violates unique constraint "{_UNIQUE_KEY}"')
     return row
 
 
@@ -219,8 +217,9 @@ async def _handle(call: StepCall, action: Action, data: dict[str, Any]) -> dict[
     ctx = ActionContext(run.conn, action, run.tenant, run.run_id, call.path, run.actor_user_id)
     try:
         output = await action.handler(ctx, data)
-    except psycopg.Error as exc:
-        raise RuntimeFailure("ActionError", exc.diag.message_primary or str(exc)) from None
+    except psycopg.Error as exc:  # AlgaPSA HEAD: an uncategorised throw is INTERNAL_ERROR with its message
+        raise RuntimeFailure("ActionError", exc.diag.message_primary or str(exc), code="INTERNAL_ERROR",
+                             details={"name": "error"}) from None
     try:
         return action.output.parse(output)
     except SchemaError as exc:

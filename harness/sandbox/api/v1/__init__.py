@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import projects, schedules, tickets
+from . import project_list, project_phases, project_tasks, projects, schedules, tickets
 
 router = APIRouter(prefix="/api/v1")
-for _resource in (tickets, projects, schedules):
+for _resource in (tickets, project_list, projects, project_phases, project_tasks, schedules):
     router.include_router(_resource.router)

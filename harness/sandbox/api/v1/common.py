@@ -16,11 +16,12 @@ from psycopg.rows import dict_row
 
 from ...auth import Caller, is_uuid
 from ...http_errors import V1ApiError
-from ..body import json_body
+from ..body import parse_json_like_node, read_limited
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
 _DIGITS = re.compile(r"^[0-9]+$")
+UNEXPECTED_ERROR = "An unexpected error occurred"
 
 _PERMISSION = """
 SELECT 1 FROM user_roles ur
@@ -39,11 +40,36 @@ def resource_id(value: str, resource: str) -> str:
 
 
 async def v1_body(request: Request) -> Any:
-    """The JSON body (``{}`` when empty); malformed, oversized or too deeply nested bodies are 4xx."""
+    """The body as AlgaPSA's base controllers read it (``req.json().catch(() => ({}))``): an empty or
+    malformed body counts as ``{}``. Oversized bodies are still refused (413)."""
     try:
-        return await json_body(request, v1=True, default={})
-    except RecursionError:
-        raise V1ApiError("VALIDATION_ERROR", "Invalid JSON body: nested too deeply") from None
+        return parse_json_like_node(await read_limited(request, v1=True))
+    except ValueError:
+        return {}
+
+
+async def v1_strict_body(request: Request) -> Any:
+    """The body as AlgaPSA's hand-written ticket handlers read it (a bare ``req.json()``): an empty or
+    malformed body is an unexpected error, 500 ``INTERNAL_ERROR``."""
+    try:
+        return parse_json_like_node(await read_limited(request, v1=True))
+    except ValueError:
+        raise unexpected_error() from None
+
+
+def unexpected_error() -> V1ApiError:
+    """``handleApiError``'s production body for an unmapped server error: 500 ``INTERNAL_ERROR``."""
+    return V1ApiError("INTERNAL_ERROR", UNEXPECTED_ERROR)
+
+
+def field_error(name: str, message: str) -> V1ApiError:
+    """400 ``Validation failed`` with one issue on the body or query field ``name``."""
+    return V1ApiError("VALIDATION_ERROR", "Validation failed", [{"path": [name], "message": message}])
+
+
+def lower_ids(body: dict[str, Any], id_fields: tuple[str, ...]) -> dict[str, Any]:
+    """``body`` with the string values of ``id_fields`` lower-cased, as Postgres hands uuids back."""
+    return {k: v.lower() if k in id_fields and isinstance(v, str) else v for k, v in body.items()}
 
 
 def js_iso(moment: datetime) -> str:
@@ -71,12 +97,14 @@ def data_response(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse({"data": plain(data)}, status_code=status)
 
 
-def paginated_response(rows: list[dict[str, Any]], total: int, page: int, limit: int) -> JSONResponse:
-    """``{"data": [...], "pagination": {...}}`` for list endpoints."""
+def paginated_response(rows: list[dict[str, Any]], total: int, page: int, limit: int,
+                       meta: dict[str, Any] | None = None) -> JSONResponse:
+    """``{"data": [...], "pagination": {...}[, "meta": {...}]}`` for list endpoints."""
     pages = -(-total // limit)
-    return JSONResponse({"data": plain(rows), "pagination": {
+    body = {"data": plain(rows), "pagination": {
         "page": page, "limit": limit, "total": total, "totalPages": pages,
-        "hasNext": page < pages, "hasPrev": page > 1}})
+        "hasNext": page < pages, "hasPrev": page > 1}}
+    return JSONResponse(body if meta is None else {**body, "meta": plain(meta)})
 
 
 def _positive_int(request: Request, name: str, default: int, maximum: int | None) -> tuple[int, list[dict[str, Any]]]:
@@ -114,20 +142,21 @@ async def require_permission(conn: AsyncConnection, caller: Caller, resource: st
         raise V1ApiError("FORBIDDEN", f"Permission denied: Cannot {action} {resource}")
 
 
-def from_db_error(exc: psycopg.Error) -> V1ApiError | None:
-    """AlgaPSA's mapping of Postgres errors to the v1 envelope; None for errors that stay 500."""
+def _with_detail(code: str, message: str, detail: str | None, status: int | None = None) -> V1ApiError:
+    return V1ApiError(code, message, status=status) if detail is None else V1ApiError(code, message, detail, status)
+
+
+def from_db_error(exc: psycopg.Error) -> V1ApiError:
+    """``handleApiError``'s mapping of a Postgres error to the v1 envelope; anything unmapped is a 500."""
     detail = exc.diag.message_detail
     if isinstance(exc, pg_errors.UniqueViolation):
-        return V1ApiError("CONFLICT", "Resource already exists", detail)
+        return _with_detail("CONFLICT", "Resource already exists", detail)
     if isinstance(exc, pg_errors.ForeignKeyViolation):
-        # A delete blocked by rows that still reference the resource is a conflict, a write naming
-        # a row that does not exist (in this tenant) is a bad reference.
-        if "still referenced" in (detail or ""):
-            return V1ApiError("CONFLICT", "Resource is still referenced by other records", detail)
-        return V1ApiError("BAD_REQUEST", "Invalid reference", detail, status=400)
-    if isinstance(exc, (pg_errors.DataError, pg_errors.IntegrityError)):
-        return V1ApiError("VALIDATION_ERROR", "Validation failed", exc.diag.message_primary)
-    return None
+        return _with_detail("BAD_REQUEST", "Invalid reference", detail, status=400)
+    if isinstance(exc, pg_errors.UndefinedColumn):
+        return V1ApiError("INTERNAL_CONFIGURATION",
+                          "The server is misconfigured for this operation. Please contact support.", status=500)
+    return unexpected_error()
 
 
 async def fetch_one(conn: AsyncConnection, query: Query, params: Any = None) -> dict[str, Any] | None:
@@ -144,18 +173,19 @@ async def fetch_all(conn: AsyncConnection, query: Query, params: Any = None) -> 
         return await cur.fetchall()
 
 
+async def insert_row(conn: AsyncConnection, table: str, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """``INSERT INTO table (columns) VALUES (...) RETURNING *``: the new row."""
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+    return await fetch_one(conn, query, tuple(columns.values()))
 
-async def list_resource(request: Request, caller: Caller, *, resource: str, detail: str, table: str,
-                        filter_names: tuple[str, ...], order_by: str) -> JSONResponse:
-    """A paginated, filtered list of one resource (``detail`` selects it aliased as ``table``'s first letter)."""
-    alias = table[0]
-    page, limit, filters = list_params(request, filter_names)
-    where = sql.SQL("").join(sql.SQL(f" AND {alias}.{{}} = %s").format(sql.Identifier(name)) for name in filters)
-    params = (caller.tenant, *filters.values())
-    async with request.app.state.pool.connection() as conn:
-        await require_permission(conn, caller, resource, "read")
-        rows = await fetch_all(conn, sql.SQL(detail) + where + sql.SQL(
-            f" ORDER BY {order_by} LIMIT %s OFFSET %s"), (*params, limit, (page - 1) * limit))
-        total = await fetch_one(conn, sql.SQL(f"SELECT count(*) AS n FROM {table} {alias} WHERE {alias}.tenant = %s")
-                                + where, params)
-    return paginated_response(rows, total["n"], page, limit)
+
+async def update_row(conn: AsyncConnection, table: str, tenant: str, key: str, value: Any,
+                     columns: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Write ``columns`` (their names as given, unchecked) to the tenant's row whose ``key`` is ``value``;
+    the updated row, or None when there is none."""
+    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(name)) for name in columns)
+    query = sql.SQL("UPDATE {} SET {} WHERE tenant = %s AND {} = %s RETURNING *").format(
+        sql.Identifier(table), assignments, sql.Identifier(key))
+    return await fetch_one(conn, query, (*columns.values(), tenant, value))

@@ -48,7 +48,11 @@ class BodySchema:
 
     def parse(self, body: Any) -> dict[str, Any]:
         """The known keys of a valid body; 400 ``Validation failed`` with the issues otherwise."""
-        found = self.issues(body)
+        return self.accept(body, self.issues(body))
+
+    def accept(self, body: Any, found: list[dict[str, Any]], message: str = "Validation failed") -> dict[str, Any]:
+        """The known keys of ``body`` when ``found`` (its issues, as the route words them) is empty;
+        400 ``message`` with those issues otherwise."""
         if found:
-            raise V1ApiError("VALIDATION_ERROR", "Validation failed", found)
+            raise V1ApiError("VALIDATION_ERROR", message, found)
         return {key: body[key] for key in self.fields if key in body}
