@@ -17,73 +17,31 @@ Per-fixture overhead in a batch = the fixture's slot in its lane minus its trigg
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
 import random
-import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from harness import runs
+from harness import run_queries
 from harness.config import resolve_target
-from harness.runner.batch import BatchOutcome, run_batch
-from harness.runner.checks import check_fixture
-from harness.runner.discovery import discover
-from harness.runner.kernels import KernelPool
-from harness.runner.lanes import lane_targets
-from harness.runner.single import FixtureResult, run_fixture
-from harness.sandbox import control
-from harness.sandbox.state_file import env_for
+from harness.execution.checks import check_fixture
+from harness.execution.discovery import discover
+from harness.execution.kernels import KernelPool
+from harness.execution.single import FixtureResult, run_fixture
+
+from common import machine, sandbox  # bench/common.py, shared by the benches
 
 REPO = Path(__file__).resolve().parents[1]
 PHASES = ("kernel start", "import", "setup", "trigger → run", "assertions", "cleanup", "runner tail")
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                          if line.startswith("MemTotal")))
-        memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        memory = "?"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{socket.gethostname()}: {platform.platform()}, {cpu}, {os.cpu_count()} CPUs, {memory} RAM, "
-            f"Python {platform.python_version()}, load average {load}")
-
-
-@contextmanager
-def sandbox() -> Iterator[dict[str, str]]:
-    """A fresh sandbox in a temp folder; its first tenant's variables are exported for the runner."""
-    with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        state = control.start(directory=Path(tmp), port=port)
-        env = {**env_for(state), "HARNESS_SANDBOX_DIR": tmp}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            yield env
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            control.stop(Path(tmp))
 
 
 def _cell_start(nb_cells: list[Any]) -> float | None:
@@ -174,7 +132,7 @@ def _slow_run(fx: Any, after_s: float) -> float:
                                                          "completed_at = clock_timestamp() WHERE run_id = %s", (run_id,)))
     finish.start()
     try:
-        run = runs.wait_for_run(fx.db, fx.workflow_id, fx.tenant_id, since, timeout_ms=30_000)
+        run = run_queries.wait_for_run(fx.db, fx.workflow_id, fx.tenant_id, since, timeout_ms=30_000)
         return (time.time() - run["completed_at"].timestamp()) * 1000
     finally:
         finish.join()
@@ -190,12 +148,12 @@ def detection(fixture_dir: Path, count: int) -> None:
     results: dict[str, list[float]] = {}
     try:
         for listen in (True, False):
-            runs._notify_support[fx.db.url] = listen  # False: as on a database without the trigger
+            run_queries._notify_support[fx.db.url] = listen  # False: as on a database without the trigger
             mode = "LISTEN/NOTIFY" if listen else "polling only"
             results[f"{mode}, sandbox runs (~50 ms)"] = [_runtime_run(fx) for _ in range(count)]
             results[f"{mode}, runs of 0.3-1.5 s"] = [_slow_run(fx, rng.uniform(0.3, 1.5)) for _ in range(count)]
     finally:
-        runs._notify_support.pop(fx.db.url, None)
+        run_queries._notify_support.pop(fx.db.url, None)
         fx.cleanup()
         fx.close()
     print(f"\n## wait_for_run detection latency: completed_at → returned ({count} runs each, ms)\n")
@@ -204,22 +162,29 @@ def detection(fixture_dir: Path, count: int) -> None:
         print(f"{mode:<40}{_pct(values, 50):>8.1f}{_pct(values, 95):>8.1f}{max(values):>8.1f}")
 
 
-def _overheads(outcome: BatchOutcome) -> list[float]:
-    """Per fixture: its lane slot minus its own trigger → run and assertions (ms)."""
-    values = []
-    for item in outcome.items:
-        t = item.result.context.get("timings") or {}
-        if t.get("triggered") and t.get("cleanup_started"):
-            own = t["cleanup_started"] - t["triggered"]
-            values.append((item.finished_s - item.started_s - own) * 1000)
-    return values
+def _batch(catalog_dir: Path, jobs: int, report: Path) -> tuple[float, list[dict[str, Any]]]:
+    """``harness run-all --jobs N`` (pytest underneath) as users run it: wall time and the report log's
+    per-fixture entries (setup + call + teardown seconds, and the verdict's properties)."""
+    began = time.monotonic()
+    subprocess.run([str(Path(sys.executable).with_name("harness")), "run-all", str(catalog_dir), "--jobs", str(jobs),
+                    "--json", str(report)], capture_output=True, text=True, check=False)
+    wall = time.monotonic() - began
+    items: dict[str, dict[str, Any]] = {}
+    for line in report.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("$report_type") != "TestReport":
+            continue
+        item = items.setdefault(entry["nodeid"], {"seconds": 0.0})
+        item["seconds"] += entry["duration"]
+        if entry["when"] == "call":
+            item.update(dict(entry["user_properties"]), passed=entry["outcome"] == "passed")
+    return wall, list(items.values())
 
 
 def catalog(catalog_dir: Path) -> None:
-    """The catalog serially with fresh kernels (before), serially pooled, and with --jobs 2 (after)."""
+    """The catalog serially with fresh kernels (before), then through run-all (pytest) with --jobs 1 and 2."""
     folders = discover([catalog_dir])
     target = resolve_target()
-    lanes = lane_targets(target)
     rows = []
 
     started = time.monotonic()
@@ -230,19 +195,20 @@ def catalog(catalog_dir: Path) -> None:
     wall = time.monotonic() - started
     fresh_over = [(slot - (r.context["timings"]["cleanup_started"] - r.context["timings"]["triggered"])) * 1000
                   for r, slot in fresh if (r.context.get("timings") or {}).get("cleanup_started")]
-    rows.append(("serial, fresh kernel each (before)", wall, sum(r.passed for r, _ in fresh), fresh_over, []))
-    for jobs, label in ((1, "serial, pooled kernels (--jobs 1)"), (2, "parallel, pooled kernels (--jobs 2)")):
-        outcome = run_batch(folders, lanes, jobs)
-        rows.append((label, outcome.wall_s, len(outcome.items) - len(outcome.failed), _overheads(outcome),
-                     [item.kernel_wait_s * 1000 for item in outcome.items]))
-    print(f"\n## Catalog: {len(folders)} fixtures from {catalog_dir} ({len(lanes)} tenants available)\n")
-    print(f"{'mode':<38}{'wall s':>8}{'passed':>8}{'overhead p50':>14}{'p95':>6}{'kernel wait p50':>17}")
-    for label, wall, passed, over, waits in rows:
-        print(f"{label:<38}{wall:>8.1f}{passed:>5}/{len(folders):<2}{_median(over):>14.0f}{_pct(over, 95):>6.0f}"
-              f"{_median(waits):>17.0f}")
+    rows.append(("serial, fresh kernel each (before)", wall, sum(r.passed for r, _ in fresh), fresh_over))
+    with tempfile.TemporaryDirectory() as tmp:
+        for jobs in (1, 2):
+            wall, items = _batch(catalog_dir, jobs, Path(tmp) / f"jobs{jobs}.jsonl")
+            over = [item["seconds"] * 1000 - float(item["workMs"]) for item in items if "workMs" in item]
+            rows.append((f"run-all --jobs {jobs} (pytest)", wall, sum(bool(i.get("passed")) for i in items), over))
+    print(f"\n## Catalog: {len(folders)} fixtures from {catalog_dir}\n")
+    print("overhead = a fixture's own time in its worker (setup + call + teardown) minus its trigger → run and "
+          "assertions; the wall time adds process start, pytest, xdist workers and sandbox checks")
+    print(f"{'mode':<38}{'wall s':>8}{'passed':>8}{'overhead p50':>14}{'p95':>6}")
+    for label, wall, passed, over in rows:
+        print(f"{label:<38}{wall:>8.1f}{passed:>5}/{len(folders):<2}{_median(over):>14.0f}{_pct(over, 95):>6.0f}")
     serial, parallel = rows[1][1], rows[2][1]
-    print(f"\n--jobs 2 takes {parallel / serial:.0%} of the serial (--jobs 1) time; "
-          f"serial pooled takes {serial / rows[0][1]:.0%} of the fresh-kernel serial time")
+    print(f"\n--jobs 2 takes {parallel / serial:.0%} of the --jobs 1 time")
 
 
 def _median(values: list[float]) -> float:

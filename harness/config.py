@@ -1,15 +1,17 @@
 """Target configuration: which AlgaPSA (or sandbox) a fixture talks to.
 
-Resolution order for every field: explicit argument (CLI flag or notebook parameter) >
-environment variable > the local sandbox's state file (only when no BASE_URL is configured).
+Resolution order for every field: explicit argument (CLI flag or notebook parameter) > environment
+variable. The local sandbox is configuration like any other: when no target is configured, the CLI
+or the pytest plugin starts it and puts its variables in the environment (:mod:`harness.local_sandbox`).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from .errors import ConfigError
 from .redaction import cookie_secrets, credentials_in, redact_url, secrets_in_data, unique
@@ -19,13 +21,12 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_ARTIFACTS_DIR = "artifacts"
-SANDBOX_DIR_ENV = "HARNESS_SANDBOX_DIR"
 
 TARGET_VARIABLES = ("BASE_URL", "TENANT_ID", "DATABASE_URL", "DATABASE_WRITE_URL", "WORKFLOW_HARNESS_API_KEY",
                     "HARNESS_COOKIE", "TIMEOUT_MS", "ARTIFACTS_DIR", "HARNESS_SANDBOX")
 """The variables :meth:`Target.kernel_env` sets; a kernel never inherits them from elsewhere."""
 PRIVATE_VARIABLES = ("HARNESS_SANDBOX_DIR", "HARNESS_TEST_SANDBOX_DIR", "PG_CONNECTION_STRING", "ALGA_API_KEY",
-                     "COOKIE_FILE", "COOKIE")
+                     "COOKIE_FILE", "COOKIE", "HARNESS_SECRETS", "HARNESS_LOCK_DIR")
 """Harness internals and credentials that stay out of a kernel's environment."""
 PRIVATE_PREFIXES = ("HARNESS_LANE", "HARNESS_TENANTS")
 _LIBPQ_VARIABLE = re.compile(r"^PG[A-Z]+$")  # PGPASSWORD, PGSSLMODE, ...: how libpq reaches the target's database
@@ -38,8 +39,9 @@ class Target:
 
     ``database_url`` is the assertion (read) session; ``database_write_url`` the one
     :meth:`harness.Database.writer` uses (``None``: the same URL). ``extra_secrets`` are further values
-    to scrub, filled by :func:`resolve_target`: the sandbox's keys and cookies of every tenant and its
-    database passwords, lane credentials, ``PGPASSWORD``, and the resolved key and cookie themselves.
+    to scrub, filled by :func:`resolve_target`: lane credentials, ``PGPASSWORD``, the values listed in
+    ``HARNESS_SECRETS`` (the local sandbox's other keys, cookies and passwords), and the resolved key and
+    cookie themselves.
     """
 
     base_url: str
@@ -166,53 +168,36 @@ def resolve_target(
     timeout_ms: int | str | None = None,
     artifacts_dir: str | None = None,
     env: Mapping[str, str] | None = None,
-    start_sandbox: bool = False,
 ) -> Target:
-    """Build a :class:`Target` from explicit values, then the environment, then the sandbox.
+    """Build a :class:`Target` from explicit values, then the environment (default ``os.environ``).
 
-    With no base URL from either source, the local sandbox is used; ``start_sandbox`` starts it
-    when it is not running (otherwise a :class:`ConfigError` explains how to start it). The write URL
-    is ``database_write_url``, else ``DATABASE_WRITE_URL``, else the sandbox's (when the read URL is the
-    sandbox's too, given or not), else ``None`` (writes use the read URL). ``extra_secrets`` gets the credentials of
-    the environment (other API keys, lane keys and cookies, ``PGPASSWORD``) and, when the target is the
-    running sandbox, every secret in its state (all tenants' keys and cookies, database passwords).
+    The write URL is ``database_write_url``, else ``DATABASE_WRITE_URL``, else ``None`` (writes use the
+    read URL). ``extra_secrets`` gets the credentials of the environment (other API keys, lane keys and
+    cookies, ``PGPASSWORD``, ``HARNESS_SECRETS``). Without a base URL: :class:`ConfigError`.
     """
     env = os.environ if env is None else env
     url = _first(base_url, env.get("BASE_URL"))
-    sandbox: dict[str, str] = {}
     if url is None:
-        from .sandbox.state_file import sandbox_env  # local import: only needed without a target
-
-        sandbox = sandbox_env(start=start_sandbox)
-        url = sandbox["BASE_URL"]
+        raise ConfigError("no target configured: set BASE_URL (for the local sandbox: eval \"$(harness sandbox env)\"), "
+                          "or run through `harness run`, `harness lab` or pytest, which start the sandbox")
     cookie_path = _first(cookie_file, env.get("COOKIE_FILE"))
     cookie_value = _first(cookie, env.get("HARNESS_COOKIE"), env.get("COOKIE"))
     if cookie_value is None and cookie_path:
         cookie_value = read_cookie_file(cookie_path)
-    state = running_sandbox_state(url, env, resolved_from_sandbox=bool(sandbox))
-    read_url = _first(database_url, env.get("DATABASE_URL"), env.get("PG_CONNECTION_STRING"))
-    write_url = _first(database_write_url, env.get("DATABASE_WRITE_URL"))
-    if read_url is None:
-        read_url = _first(sandbox.get("DATABASE_URL"))
-        write_url = write_url or _first(sandbox.get("DATABASE_WRITE_URL"))
-    if write_url is None and state is not None and read_url == state.get("database_url"):
-        write_url = _first(state.get("database_write_url"))  # the sandbox's reader: its writer goes with it
     target = Target(
         base_url=url.rstrip("/"),
-        tenant_id=_first(tenant_id, env.get("TENANT_ID"), sandbox.get("TENANT_ID")) or "",
-        database_url=read_url,
-        database_write_url=write_url,
-        api_key=_first(api_key, env.get("WORKFLOW_HARNESS_API_KEY"), env.get("ALGA_API_KEY"),
-                       sandbox.get("WORKFLOW_HARNESS_API_KEY")),
+        tenant_id=_first(tenant_id, env.get("TENANT_ID")) or "",
+        database_url=_first(database_url, env.get("DATABASE_URL"), env.get("PG_CONNECTION_STRING")),
+        database_write_url=_first(database_write_url, env.get("DATABASE_WRITE_URL")),
+        api_key=_first(api_key, env.get("WORKFLOW_HARNESS_API_KEY"), env.get("ALGA_API_KEY")),
         cookie=cookie_value,
         timeout_ms=_parse_timeout(_first(str(timeout_ms) if timeout_ms is not None else None,
                                          env.get("TIMEOUT_MS"))),
         artifacts_dir=_first(artifacts_dir, env.get("ARTIFACTS_DIR")) or DEFAULT_ARTIFACTS_DIR,
-        is_sandbox=bool(sandbox) or env.get("HARNESS_SANDBOX") == "1",
+        is_sandbox=env.get("HARNESS_SANDBOX") == "1",
     )
     # The target's own key and cookie too: copies made for other tenants (lanes) keep scrubbing them.
-    extra = unique([target.api_key, *cookie_secrets(target.cookie), *_environment_secrets(env),
-                    *(secrets_in_data(state) if state else [])])
+    extra = unique([target.api_key, *cookie_secrets(target.cookie), *_environment_secrets(env)])
     target = replace(target, extra_secrets=tuple(extra))
     validate_target(target)
     return target
@@ -235,26 +220,12 @@ def _environment_secrets(env: Mapping[str, str]) -> list[str]:
                 continue
         else:
             found += cookie_secrets(value.strip())
+    try:
+        listed = json.loads(env.get("HARNESS_SECRETS") or "[]")
+    except ValueError:
+        listed = []
+    found += [value for value in listed if isinstance(value, str)] if isinstance(listed, list) else []
     return unique(found)
-
-
-def _same_origin(a: str, b: str) -> bool:
-    def norm(url: str) -> str:
-        return url.strip().rstrip("/").lower().replace("://localhost", "://127.0.0.1")
-    return norm(a) == norm(b)
-
-
-def running_sandbox_state(base_url: str, env: Mapping[str, str] | None = None, *,
-                          resolved_from_sandbox: bool = False) -> dict[str, Any] | None:
-    """The running sandbox's state when ``base_url`` is that sandbox (or the target was resolved from
-    it), else ``None``."""
-    from .sandbox.state_file import read_state  # local import: the sandbox package is optional for real targets
-
-    directory = (os.environ if env is None else env).get(SANDBOX_DIR_ENV)
-    state = read_state(Path(directory).resolve() if directory else None)
-    if state is None or not (resolved_from_sandbox or _same_origin(str(state.get("base_url", "")), base_url)):
-        return None
-    return state
 
 
 def validate_target(target: Target) -> None:

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-import pandas as pd
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -28,6 +27,9 @@ from psycopg.sql import Composable
 
 from .errors import ReadOnlyViolation, TargetUnreachable
 from .redaction import redact_url
+
+if TYPE_CHECKING:  # pandas is imported by query(): the runner checks the database without it
+    import pandas as pd
 
 Query = str | Composable
 Params = Sequence[Any] | dict[str, Any] | None
@@ -255,6 +257,8 @@ class Database:
 
     def query(self, sql: Query, params: Params = None) -> pd.DataFrame:
         """Rows as a DataFrame (columns kept even when there are no rows; numerics stay ``Decimal``)."""
+        import pandas as pd
+
         columns, rows = self._rows(sql, params)
         return pd.DataFrame.from_records(rows, columns=columns)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
+    import pandas as pd
 
-Where = Union[None, str, Mapping[str, Any], Callable[[pd.DataFrame], "pd.Series[bool]"]]
+Where = Union[None, str, Mapping[str, Any], Callable[["pd.DataFrame"], "pd.Series[bool]"]]
 MAX_SHOWN_ROWS = 20
 MAX_CELL_CHARS = 48  # under pandas' display.max_colwidth (50), which cuts longer text itself
 
@@ -44,6 +45,8 @@ def _short(value: Any, limit: int) -> Any:
 def for_display(frame: pd.DataFrame, max_rows: int = MAX_SHOWN_ROWS, max_chars: int = MAX_CELL_CHARS) -> pd.DataFrame:
     """A copy of ``frame`` fit for reading: the first and last rows of a long frame, and JSON or
     long text cells shortened to ``max_chars``. For display only; assertions use the full frame."""
+    import pandas as pd
+
     shown = frame
     if len(frame) > max_rows:
         shown = pd.concat([frame.head(max_rows - max_rows // 2), frame.tail(max_rows // 2)])
@@ -107,6 +110,8 @@ def _select(frame: pd.DataFrame, where: Where) -> pd.DataFrame:
         return frame.query(where)
     if callable(where):
         return frame[where(frame)]
+    import pandas as pd
+
     mask = pd.Series(True, index=frame.index)
     for column, value in where.items():
         if column not in frame.columns:

@@ -13,11 +13,9 @@ import traceback
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import pandas as pd
-
-from . import expect, runs
+from . import expect, run_queries
 from .cleanup import JOURNAL_ENV, CleanupSession, Journal, attempt, mark, new_journal_path, start_journal
 from .config import Target, resolve_target
 from .db import Database
@@ -25,6 +23,9 @@ from .errors import FixtureError
 from .http import AlgaClient, Response
 from .redaction import redact_url
 from .workflow import Bundle, ImportSummary, import_bundle, load_bundle
+
+if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
+    import pandas as pd
 
 CONTEXT_FILE_ENV = "HARNESS_CONTEXT_FILE"
 DEADLINE_ENV = "HARNESS_DEADLINE"  # epoch seconds when the runner interrupts the kernel
@@ -165,7 +166,7 @@ class Fixture:
         deadline = os.environ.get(DEADLINE_ENV)
         if deadline:
             budget = max(1, min(budget, int((float(deadline) - time.time() - DEADLINE_MARGIN_S) * 1000)))
-        self.run = runs.wait_for_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at,
+        self.run = run_queries.wait_for_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at,
                                      timeout_ms=budget, input_filter=input_filter)
         self.timings["run_seen"] = time.time()
         return self.run
@@ -177,11 +178,11 @@ class Fixture:
 
     def steps(self) -> pd.DataFrame:
         """The current run's steps as a DataFrame."""
-        return runs.run_steps(self.db, self._run_id())
+        return run_queries.run_steps(self.db, self._run_id())
 
     def logs(self, limit: int = 200) -> pd.DataFrame:
         """The current run's logs as a DataFrame (newest first)."""
-        return runs.run_logs(self.db, self._run_id(), limit)
+        return run_queries.run_logs(self.db, self._run_id(), limit)
 
     def step(self, definition_step_id: str) -> dict[str, Any] | None:
         """The latest step row with this ``definition_step_id``, or ``None``."""
@@ -195,25 +196,27 @@ class Fixture:
         Displays them in a notebook; elsewhere just returns them (``view.run``, ``.steps``, ``.logs``).
         """
         if run_id is not None:
-            run = self.db.one(f"SELECT {runs.RUN_COLUMNS} FROM workflow_runs WHERE run_id = %s AND tenant = %s",
+            run = self.db.one(f"SELECT {run_queries.RUN_COLUMNS} FROM workflow_runs WHERE run_id = %s AND tenant = %s",
                               (run_id, self.tenant_id))
             if run is None:
                 raise FixtureError(f"no run {run_id} in tenant {self.tenant_id}")
         else:
-            run = self.run or (runs.newest_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at)
+            run = self.run or (run_queries.newest_run(self.db, self.workflow_id, self.tenant_id, self.trigger_started_at)
                                if self.workflow_id else None)
+        import pandas as pd
+
         if run is None:
             empty = pd.DataFrame()
             view = RunView(f"**{self.workflow_key}**: no run since {self.trigger_started_at.isoformat()}",
                            empty, empty, empty)
         else:
-            steps = runs.run_steps(self.db, run["run_id"])
-            counts = ", ".join(f"{n} {status}" for status, n in runs.step_summary(steps)["counts"].items())
+            steps = run_queries.run_steps(self.db, run["run_id"])
+            counts = ", ".join(f"{n} {status}" for status, n in run_queries.step_summary(steps)["counts"].items())
             error = run.get("error_json") or {}
             reason = f" — {error.get('message')}" if isinstance(error, dict) and error.get("message") else ""
             header = (f"**{self.workflow_key}** run `{run['run_id']}`: **{run['status']}**{reason} "
                       f"({run.get('event_type') or 'no event'}; steps: {counts or 'none'})")
-            view = RunView(header, pd.DataFrame([run]), steps, runs.run_logs(self.db, run["run_id"], log_limit))
+            view = RunView(header, pd.DataFrame([run]), steps, run_queries.run_logs(self.db, run["run_id"], log_limit))
         view.show()
         return view
 
@@ -309,7 +312,7 @@ def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | N
     opened_at = time.time()
     directory = Path(fixture_dir).resolve()
     bundle = load_bundle(directory / "bundle.json")
-    target = resolve_target(base_url=base_url, tenant_id=tenant_id, timeout_ms=timeout_ms, start_sandbox=True)
+    target = resolve_target(base_url=base_url, tenant_id=tenant_id, timeout_ms=timeout_ms)
     api = AlgaClient(target)
     db = Database(target.database_url or "", write_url=target.database_write_url)
     fx = Fixture(directory, bundle, target, api, db)
@@ -323,13 +326,13 @@ def run_facts(db: Database, tenant_id: str, workflow_id: str | None, since: date
               run: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run (else the newest of the workflow since ``since``), its steps, logs and step summary."""
     if run is None and workflow_id:
-        run = runs.newest_run(db, workflow_id, tenant_id, since)
+        run = run_queries.newest_run(db, workflow_id, tenant_id, since)
     facts: dict[str, Any] = {"run": run, "steps": [], "logs": [], "stepSummary": None}
     if run is not None:
-        steps = runs.run_steps(db, run["run_id"])
+        steps = run_queries.run_steps(db, run["run_id"])
         facts["steps"] = steps.to_dict("records")
-        facts["logs"] = runs.run_logs(db, run["run_id"]).to_dict("records")
-        facts["stepSummary"] = runs.step_summary(steps)
+        facts["logs"] = run_queries.run_logs(db, run["run_id"]).to_dict("records")
+        facts["stepSummary"] = run_queries.step_summary(steps)
     return facts
 
 
@@ -340,7 +343,7 @@ def active() -> Fixture | None:
 
 def json_default(value: Any) -> Any:
     """JSON for what a context holds besides plain data: timestamps as ISO text, anything else as text."""
-    if isinstance(value, (datetime, pd.Timestamp)):
+    if isinstance(value, datetime):  # pandas' Timestamp too
         return value.isoformat()
     return str(value)
 

@@ -17,8 +17,6 @@ import re
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote, unquote
 
-import psycopg.conninfo
-
 MASK = "***"
 """Replaces a credential inside a URL or DSN; the rest stays readable."""
 REDACTED = "[REDACTED]"
@@ -95,6 +93,8 @@ def credentials_in(text: str | None) -> list[str]:
             found.append(json.loads(f'"{match.group("value")}"'))
         except ValueError:
             pass
+    import psycopg.conninfo  # here, not at the top: the CLI imports this module and should start fast
+
     try:  # the password exactly as libpq will read it from a DSN
         found.append(psycopg.conninfo.conninfo_to_dict(text).get("password") or "")
     except (psycopg.ProgrammingError, ValueError, TypeError):

@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
 import psycopg
 
 from .db import Database
 from .errors import RunTimeout
+
+if TYPE_CHECKING:  # the frames come from Database.query(), which imports pandas
+    import pandas as pd
 
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
 

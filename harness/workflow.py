@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import FixtureError
-from .http import AlgaClient
+
+if TYPE_CHECKING:  # the client is only passed in: loading a bundle (harness list) needs no httpx
+    from .http import AlgaClient
 
 BUNDLE_FORMAT = "alga-psa.workflow-bundle"
 

@@ -1,10 +1,13 @@
-"""``harness lab``: JupyterLab in the repository, its kernels pointed at the target.
+"""``harness lab``: JupyterLab at the project root, its kernels pointed at the target.
 
 Kernels inherit the server's environment, so the target travels as environment variables
 (``Target.kernel_env()``), exactly as under ``harness run``; notebooks never hold credentials.
+The exploration notebooks the kit ships are copied into the root's ``notebooks/`` folder when
+missing, so they open (and can be edited) like any other notebook of the project.
 """
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,8 +16,10 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..config import Target, kernel_environment
+from ..project import project_root
+from ..resources import notebooks_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS_FOLDER = "notebooks"
 
 
 @dataclass(frozen=True)
@@ -27,12 +32,14 @@ class LabLaunch:
 
 
 def lab_launch(target: Target, *, port: int | None = None, open_browser: bool = True,
-               extra_args: Sequence[str] = (), root: Path = REPO_ROOT,
+               extra_args: Sequence[str] = (), root: Path | None = None,
                base_env: Mapping[str, str] | None = None) -> LabLaunch:
-    """What ``harness lab`` runs: ``jupyter lab`` rooted at ``root`` with the target in its environment.
+    """What ``harness lab`` runs: ``jupyter lab`` rooted at ``root`` (default: the project root, see
+    :func:`harness.project.project_root`) with the target in its environment.
 
     ``extra_args`` go to JupyterLab unchanged (e.g. ``--allow-root`` in a root container).
     """
+    root = root or project_root()
     argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}"]
     if port is not None:
         argv.append(f"--port={port}")
@@ -41,6 +48,21 @@ def lab_launch(target: Target, *, port: int | None = None, open_browser: bool = 
     argv += extra_args
     env = kernel_environment(target, {}, base=base_env)
     return LabLaunch(argv, env, root)
+
+
+def copy_notebooks(root: Path) -> list[Path]:
+    """Copy each shipped exploration notebook missing from ``root/notebooks/`` there; return the copies.
+
+    Existing files are never overwritten (they may hold the user's edits)."""
+    folder = root / NOTEBOOKS_FOLDER
+    copies = []
+    for source in sorted(notebooks_dir().glob("*.ipynb")):
+        copy = folder / source.name
+        if not copy.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+            copies.append(copy)
+    return copies
 
 
 def run_lab(launch: LabLaunch) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FixtureError
-from ..runner.checks import load_notebook
+from ..execution.checks import load_notebook
 from ..workflow import load_bundle
 
 CUSTOM = "custom"  # a notebook that does not record the template it came from

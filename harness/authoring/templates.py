@@ -1,4 +1,5 @@
-"""Fixture templates: ``templates/<pattern>/`` holds ``bundle.json``, ``test.ipynb`` and ``template.json``.
+"""Fixture templates: ``templates/<pattern>/`` (shipped as package data, see :mod:`harness.resources`)
+holds ``bundle.json``, ``test.ipynb`` and ``template.json``.
 
 Placeholders such as ``{{name}}`` appear only inside JSON strings (bundle) and cell sources
 (notebook), so rendering edits parsed documents, never raw JSON text. A placeholder alone on a
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import FixtureError
+from ..resources import templates_dir
 from .hygiene import clean_notebook
 
 if TYPE_CHECKING:  # nbformat is imported on use: `harness --help` lists templates and should stay quick
     import nbformat
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES_DIR = templates_dir()
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 
 

@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 
 from ..errors import FixtureError
-from ..runner.cells import FailingCell, failing_cell
+from ..execution.cells import FailingCell, failing_cell
 
 CONTEXT_FILE = "failure.context.json"
 

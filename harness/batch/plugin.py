@@ -1,40 +1,45 @@
 """pytest plugin: ``pytest fixtures/`` runs each fixture folder (bundle.json + test.ipynb) as one test.
 
 A fixture folder is collected when it, or the folder holding it, is a path pytest was given (or
-the folder pytest runs in, when given none). Fixture folders deeper down — test data such as
-``tests/data/failing-fixture`` inside the project's own ``tests/`` — are left alone.
+the folder pytest runs in, when given none). Fixture folders deeper down (test data such as
+``tests/data/failing-fixture`` inside the project's own ``tests/``) are left alone.
 
 The target comes from ``--harness-*`` options, else the environment, else the local sandbox, as
-for ``harness run``. Fixtures run like ``harness run-all`` runs them: in pre-started kernels, one
-kernel per fixture, and (with pytest-xdist) each worker in a tenant of its own while one is free.
+for ``harness run``. Each fixture prints its ``PASS``/``FAIL`` line; its verdict (test id, run,
+artifacts) goes into every report as properties; pytest-html links each failure's rendered notebook.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from .errors import FixtureError, HarnessError
-from .runner.discovery import is_fixture_folder
+from ..errors import FixtureError, HarnessError
+from ..execution.discovery import is_fixture_folder
 
-if TYPE_CHECKING:
-    from .runner.interrupts import StopRequest
-
-_RUNNER = pytest.StashKey["_SessionRunner"]()
+_SESSION = pytest.StashKey["FixtureSession"]()
 _KEY_OWNERS = pytest.StashKey[dict]()
+STOPPED_BY = pytest.StashKey[int]()
+"""The signal that stopped the session (in the xdist controller, or the only process)."""
+_CHILDREN = pytest.StashKey[set]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "AlgaPSA workflow fixtures (alga-workflow-harness)")
     group.addoption("--harness-base-url", default=None, help="AlgaPSA base URL (default BASE_URL, else the sandbox).")
     group.addoption("--harness-tenant", default=None, help="Tenant id (default TENANT_ID).")
+    group.addoption("--harness-database-url", default=None, help="Postgres URL for assertions (default DATABASE_URL).")
+    group.addoption("--harness-database-write-url", default=None,
+                    help="Postgres URL for cleanup writes (default DATABASE_WRITE_URL, else the database URL).")
+    group.addoption("--harness-cookie-file", default=None, help="File holding the session Cookie header value.")
     group.addoption("--harness-timeout-ms", type=int, default=None,
                     help="Global timeout per fixture (default TIMEOUT_MS, else 60000).")
     group.addoption("--harness-artifacts-dir", default=None,
                     help="Where failure artifacts go (default ARTIFACTS_DIR, else ./artifacts).")
+    group.addoption("--harness-no-force", action="store_true", help="Refuse to overwrite workflows with the same key.")
+    group.addoption("--harness-skip-import", action="store_true", help="Use the workflows already in the database.")
 
 
 def _requested_roots(config: pytest.Config) -> set[Path]:
@@ -57,7 +62,7 @@ class FixtureDirectory(pytest.Directory):
     def collect(self) -> Iterator[pytest.Item]:
         """One item, once the folder's notebook and bundle pass the checks and its workflow keys are
         not another collected fixture's (else a collection error: pytest exits 2 before running any)."""
-        from .runner.checks import check_fixture
+        from ..execution.checks import check_fixture
 
         fixture = check_fixture(self.path)
         owners = self.config.stash.setdefault(_KEY_OWNERS, {})
@@ -82,27 +87,30 @@ class FixtureFailed(Exception):
 
 
 class FixtureItem(pytest.Item):
-    """Runs the fixture notebook with the harness runner."""
+    """Runs the fixture notebook in a pre-started kernel, in a lane (tenant) of its own."""
 
     def runtest(self) -> None:
         """Run the fixture. The first Ctrl-C (or SIGTERM) stops it cleanly (cleanup, artifacts, a failure
         report) and then the session; a second one is pytest's ``KeyboardInterrupt`` (cleanup left in
         the fixture's journal, for ``harness cleanup``)."""
-        from .runner.interrupts import StopRequest, graceful_signals
+        from ..execution.interrupts import StopRequest, graceful_signals
+        from .report import properties
 
         stop = StopRequest()
         with graceful_signals(stop):
-            result = _runner(self.config).run(self.path, stop)
-        if result.artifacts_dir:
-            self.user_properties.append(("artifacts", result.artifacts_dir))
+            result, tenant_id = _session(self.config).run(self.path, stop)
+        self.user_properties.extend(properties(result, tenant_id))
         if stop.requested:
+            self.config.stash[STOPPED_BY] = stop.signum or 2
             self.session.shouldstop = f"{stop.describe()}: fixture {self.name} was stopped, its cleanup done"
         if not result.passed:
             raise FixtureFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, FixtureFailed):
-            return _describe(excinfo.value.result)
+            from .report import describe_failure
+
+            return describe_failure(excinfo.value.result)
         if isinstance(excinfo.value, HarnessError):
             return f"error: {excinfo.value}"
         return str(super().repr_failure(excinfo, style=style))
@@ -111,83 +119,65 @@ class FixtureItem(pytest.Item):
         return self.path, None, f"fixture {self.name}"
 
 
-def _describe(result: Any) -> str:
-    from .runner.failures import failure_details
+def _session(config: pytest.Config) -> "FixtureSession":
+    from .session import FixtureSession
 
-    details = failure_details(result)
-    lines = [f"FAIL {result.test_id}: {result.reason}"]
-    if details.cell_label:
-        name = f"[{details.cell_index}]" if details.cell_index is not None else f"({details.cell_label})"
-        lines += ["", f"failing cell {name}:"]
-        lines += [f"    {line}" for line in details.cell_source.splitlines()]
-        lines += ["", details.cell_error.rstrip()]
-    if result.artifacts_dir:
-        lines += ["", f"artifacts: {result.artifacts_dir}"]
-    return "\n".join(lines)
+    if _SESSION not in config.stash:
+        config.stash[_SESSION] = FixtureSession(config)
+    return config.stash[_SESSION]
 
 
-class _SessionRunner:
-    """The target, its lanes and a kernel pool, set up when the first fixture runs."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not isinstance(item, FixtureItem) or report.when != "call" or report.passed:
+        return
+    from .report import html_extras, verdict
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.lanes: list[Any] | None = None
-        self.pool: Any = None
-        self.error: HarnessError | None = None
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-        self.slot = int(worker[2:]) if worker[2:].isdigit() else 0
-
-    def _setup(self) -> None:
-        from .config import kernel_environment, resolve_target, with_overrides
-        from .runner.kernels import KernelPool
-        from .runner.lanes import lane_targets
-        from .runner.preflight import preflight
-
-        option = self.config.getoption
-        target = resolve_target(base_url=option("harness_base_url"), tenant_id=option("harness_tenant"),
-                                timeout_ms=option("harness_timeout_ms"),
-                                artifacts_dir=option("harness_artifacts_dir"), start_sandbox=True)
-        target = with_overrides(target, artifacts_dir=str(Path(target.artifacts_dir).resolve()))
-        self.lanes = lane_targets(target)
-        for lane in self.lanes:
-            preflight(lane)
-        self.pool = KernelPool(1, env=kernel_environment(target, {}))
-
-    def run(self, folder: Path, stop: StopRequest | None = None) -> Any:
-        from .runner.batch import run_pooled
-        from .runner.lanes import claim_lane
-
-        if self.error is not None:
-            raise self.error
-        if self.lanes is None:
-            try:
-                self._setup()
-            except HarnessError as exc:
-                self.error = exc  # every fixture would fail the same way: say it once per test, fast
-                raise
-        assert self.lanes is not None
-        with claim_lane(self.lanes, self.slot) as lane:
-            result, _ = run_pooled(folder, lane, self.pool, stop=stop)
-        return result
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
+    found = verdict(report)
+    if found is not None:
+        report.extras = [*getattr(report, "extras", []), *html_extras(item.config, found)]  # type: ignore[attr-defined]
 
 
-def _runner(config: pytest.Config) -> _SessionRunner:
-    if _RUNNER not in config.stash:
-        config.stash[_RUNNER] = _SessionRunner(config)
-    return config.stash[_RUNNER]
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """A fixture's own line replaces pytest's progress mark for it (see ``pytest_runtest_logreport``)."""
+    if report.when == "call" and _is_fixture_report(report):
+        return report.outcome, "", report.outcome.upper()
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Print ``PASS <testId> <ms>`` / ``FAIL <testId> <ms> <reason>`` as each fixture ends (in the
+    xdist controller, or the only process)."""
+    if report.when != "call":
+        return
+    from .report import summary_line, verdict
+
+    found = verdict(report)
+    if found is None:
+        return
+    sys.stdout.write(summary_line(report, found) + "\n")
+    sys.stdout.flush()
+
+
+def _is_fixture_report(report: pytest.TestReport) -> bool:
+    return any(name == "testId" for name, _ in report.user_properties)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Warn once per session (not per xdist worker) when runs that died left cleanup journals."""
+    """Warn once per session (not per xdist worker) when runs that died left cleanup journals; print
+    verdict lines on lines of their own."""
     if not any(isinstance(item, FixtureItem) for item in session.items):
         return
-    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+    if not session.config.option.collectonly:
+        _session(session.config).prepare()  # the first kernel warms up while the session starts
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and all(isinstance(item, FixtureItem) for item in session.items):
+        reporter.showfspath = False
+    if hasattr(session.config, "workerinput") and session.config.workerinput.get("workerid") != "gw0":
         return
-    from .cleanup import leftover_warning
+    from ..cleanup import leftover_warning
 
     warning = leftover_warning()
     if warning:
@@ -195,6 +185,55 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         sys.stderr.flush()
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None)) \
+        and getattr(config.option, "dist", "no") != "no"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        _stop_between_fixtures(session)
+    if _xdist_controller(session.config):
+        from .signals import child_pids
+
+        session.config.stash[_CHILDREN] = child_pids()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """In an xdist controller: the first signal lets the workers stop their fixtures cleanly."""
+    if not _xdist_controller(session.config) or _CHILDREN not in session.config.stash:
+        yield
+        return
+    from ..execution.interrupts import StopRequest
+    from .signals import child_pids, forwarding_signals
+
+    stop = StopRequest()
+    workers = sorted(child_pids() - session.config.stash[_CHILDREN])
+    try:
+        with forwarding_signals(stop, workers):
+            yield
+    finally:
+        if stop.signum:
+            session.config.stash[STOPPED_BY] = stop.signum
+
+
+def _stop_between_fixtures(session: pytest.Session) -> None:
+    """In an xdist worker, a stop passed on by the controller while no fixture runs ends the session
+    (while one runs, the fixture's own handler stops it cleanly)."""
+    import signal
+
+    from ..execution.interrupts import PASSED_ON
+
+    def handler(signum: int, frame: object) -> None:
+        session.config.stash[STOPPED_BY] = PASSED_ON[signum]
+        session.shouldstop = f"{signal.Signals(PASSED_ON[signum]).name}: stopped before its next fixture"
+
+    for signum in PASSED_ON:
+        signal.signal(signum, handler)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _RUNNER in config.stash:
-        config.stash[_RUNNER].close()
+    if _SESSION in config.stash:
+        config.stash[_SESSION].close()

@@ -12,25 +12,30 @@ from typing import Any
 import click
 
 from . import commands
-from .errors import HarnessError
-from .redaction import redact_text
+from ..errors import HarnessError
+from ..redaction import redact_text
 
 USAGE_ERROR = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyCommands(click.Group):
+    """A group whose commands are the modules of :mod:`harness.cli.commands` (``run_all`` → ``run-all``),
+    each exposing ``command``. A module is imported only when its command runs or its help is shown,
+    so ``harness new`` never pays for what ``harness run`` imports."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(commands.__path__))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.list_commands(ctx):
+            return None
+        module = importlib.import_module(f"{commands.__name__}.{cmd_name.replace('-', '_')}")
+        return module.command
+
+
+@click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Author and run AlgaPSA workflow fixtures (notebooks) against AlgaPSA or the local sandbox."""
-
-
-def _register_commands() -> None:
-    """Add every ``harness.commands.<module>.command`` to the group (one module per command)."""
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        cli.add_command(module.command)
-
-
-_register_commands()
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -57,5 +62,3 @@ def _error(message: str) -> None:
     click.echo(f"error: {redact_text(message)}", err=True)
 
 
-if __name__ == "__main__":
-    main()

@@ -5,7 +5,7 @@ harness before the notebook's first cell. The fork server pays that once per bat
 everything, then forks one child per kernel request; the child becomes a brand-new ipykernel
 (fresh process, no fixture state), so each fixture's isolation is unchanged.
 
-Run as ``python -m harness.runner.forkserver``: requests arrive on stdin and replies leave on
+Run as ``python -m harness.execution.forkserver``: requests arrive on stdin and replies leave on
 stdout, one JSON object per line. The runner side is :class:`ForkServer` (the client) and
 :class:`ForkProvisioner`, a jupyter_client provisioner that asks the server for the process
 instead of spawning one, and watches the (non-child) kernel through a pidfd.
@@ -31,7 +31,7 @@ from jupyter_client.provisioning import LocalProvisioner
 # What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
            "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.extensions.storemagic",
-           "tornado.platform.asyncio", "tornado.queues", "sqlite3", "harness", "harness.fixture", "harness.runs",
+           "tornado.platform.asyncio", "tornado.queues", "sqlite3", "harness", "harness.fixture", "harness.run_queries",
            "httpcore", "certifi")
 _LAUNCHER = ["-m", "ipykernel_launcher"]
 # Numeric libraries start thread pools when imported, and a process that forks must not have any;

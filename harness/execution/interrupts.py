@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PASSED_ON = {signal.SIGUSR1: signal.SIGINT, signal.SIGUSR2: signal.SIGTERM}
+"""How a pytest-xdist controller passes a stop on to its workers: a signal of its own, so a worker
+that also got the terminal's Ctrl-C does not take the two for a second Ctrl-C."""
 
 
 class StopRequest:
@@ -82,16 +85,27 @@ def graceful_signals(stop: StopRequest) -> Iterator[StopRequest]:
             stop.forced = True
             _say("stopping at once; pending cleanup stays in its journal: run `harness cleanup`")
             raise KeyboardInterrupt
-        _say(f"{signal.Signals(signum).name}: stopping the running fixtures and cleaning up "
-             "(press Ctrl-C again to quit at once)")
+        announce_stop(signum)
         stop.request(signum)
 
+    def passed_on(signum: int, frame: object) -> None:
+        if not stop.requested:
+            announce_stop(PASSED_ON[signum])
+            stop.request(PASSED_ON[signum])
+
     previous = {signum: signal.signal(signum, handler) for signum in SIGNALS}
+    previous |= {signum: signal.signal(signum, passed_on) for signum in PASSED_ON}
     try:
         yield stop
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def announce_stop(signum: int) -> None:
+    """Say on stderr that a signal is stopping the run, and how to quit at once."""
+    _say(f"{signal.Signals(signum).name}: stopping the running fixtures and cleaning up "
+         "(press Ctrl-C again to quit at once)")
 
 
 def _say(message: str) -> None:

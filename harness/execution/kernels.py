@@ -27,9 +27,9 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 
 from . import forkserver
-from .engine import wait_until_ready
+from .papermill_engine import wait_until_ready
 
-WARM_CODE = "import harness, harness.fixture, harness.runs, harness.contract.bundle_format"
+WARM_CODE = "import harness, harness.fixture, harness.run_queries, harness.contract.bundle_format"
 START_TIMEOUT_S = 60
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient does: no shared history database
 _T = TypeVar("_T")

@@ -2,15 +2,14 @@
 
 Opening a fixture pauses every other ``fixture.*`` workflow of its tenant, so two fixtures running at
 once in one tenant would pause each other's workflows: concurrent fixtures run in different tenants.
-The configured target is the first lane. More lanes come only from credentials the user gave:
+The configured target is the first lane. More lanes come only from credentials in the configuration:
+``HARNESS_LANE<N>_TENANT_ID`` with ``HARNESS_LANE<N>_API_KEY`` and/or ``HARNESS_LANE<N>_COOKIE_FILE``
+(N = 2, 3, ...) add tenants of the same target (same base URL and database). The local sandbox's
+variables (``harness sandbox env``, or the CLI and plugin when they start it) name its other seeded
+tenants that way, with the keys it issued for them; a run never swaps the user's credentials for others.
 
-- ``HARNESS_LANE<N>_TENANT_ID`` with ``HARNESS_LANE<N>_API_KEY`` and/or ``HARNESS_LANE<N>_COOKIE_FILE``
-  (N = 2, 3, ...) add tenants of the same target (same base URL and database);
-- on the local sandbox, when the target's credentials are the sandbox's own (the kit started it and
-  issued them), its other seeded tenants are lanes too.
-
-A run never swaps the user's credentials for others. A lock per tenant, in the sandbox folder (or the
-project's ``.harness/locks``), keeps separate processes (another run, pytest-xdist workers) apart.
+A lock per tenant, in ``$HARNESS_LOCK_DIR`` (the sandbox sets its own folder) or the project's
+``.harness/locks``, keeps separate processes (another run, pytest-xdist workers) apart.
 """
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from ..config import Target, read_cookie_file, running_sandbox_state, validate_target
+from ..config import Target, read_cookie_file, validate_target
 from ..errors import ConfigError
 from ..project import state_dir
 
@@ -57,27 +56,9 @@ def configured_lanes(target: Target, env: Mapping[str, str] | None = None) -> li
     return lanes
 
 
-def _sandbox_state_for(target: Target) -> dict | None:
-    """The running sandbox's state when ``target`` is that sandbox, used with the credentials it issued."""
-    state = running_sandbox_state(target.base_url) if target.is_sandbox else None
-    if state is None:
-        return None
-    own = next((t for t in state.get("tenants", []) if t["tenant_id"] == target.tenant_id), None)
-    if own is None or own["api_key"] != target.api_key or target.cookie not in (None, own.get("session_cookie")):
-        return None
-    return state
-
-
 def lane_targets(target: Target, env: Mapping[str, str] | None = None) -> list[Target]:
-    """``target`` first, then the configured lanes, else (on the kit's own sandbox) its other tenants."""
-    extra = configured_lanes(target, env)
-    if extra:
-        return [target, *extra]
-    state = _sandbox_state_for(target)
-    if state is None:
-        return [target]
-    return [target, *(replace(target, tenant_id=t["tenant_id"], api_key=t["api_key"], cookie=None)
-                      for t in state["tenants"] if t["tenant_id"] != target.tenant_id)]
+    """``target`` first, then the configured lanes."""
+    return [target, *configured_lanes(target, env)]
 
 
 def lanes_notice(requested: int, lanes: int) -> str | None:
@@ -89,17 +70,14 @@ def lanes_notice(requested: int, lanes: int) -> str | None:
             f"HARNESS_LANE2_TENANT_ID and HARNESS_LANE2_API_KEY (see README)")
 
 
-def lock_dir(target: Target) -> Path:
-    """The sandbox's own folder for its tenants, else ``$HARNESS_LOCK_DIR`` or ``<project>/.harness/locks``."""
-    state = running_sandbox_state(target.base_url) if target.is_sandbox else None
-    if state is not None and state.get("data_dir"):
-        return Path(state["data_dir"]) / "locks"
+def lock_dir() -> Path:
+    """``$HARNESS_LOCK_DIR``, else ``<project>/.harness/locks``."""
     return state_dir(LOCK_DIR_ENV, "locks")
 
 
 def _lock_path(target: Target) -> Path:
     digest = hashlib.sha256(f"{target.base_url}|{target.tenant_id.lower()}".encode()).hexdigest()[:16]
-    return lock_dir(target) / f"tenant-{digest}.lock"
+    return lock_dir() / f"tenant-{digest}.lock"
 
 
 def _acquire(path: Path, blocking: bool) -> int | None:

@@ -24,7 +24,7 @@ from ..workflow import export_workflow
 from . import recovery
 from .cells import FailingCell, failing_cell
 from .checks import FixtureFolder
-from .engine import ENGINE_NAME, EngineOutcome
+from .papermill_engine import ENGINE_NAME, EngineOutcome
 from .interrupts import StopRequest
 
 KernelProvider = Callable[[dict[str, str], Path], Any]

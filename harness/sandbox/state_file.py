@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..redaction import secrets_in_data
 from ..project import state_dir
 from .process import is_recorded
 
 DIR_ENV = "HARNESS_SANDBOX_DIR"
+LOCK_DIR_ENV = "HARNESS_LOCK_DIR"
+SECRETS_ENV = "HARNESS_SECRETS"
 STATE_FILE = "state.json"
 
 
@@ -50,7 +53,9 @@ def read_state(directory: Path | None = None) -> dict[str, Any] | None:
 
 
 def env_for(state: dict[str, Any], tenant: str | None = None) -> dict[str, str]:
-    """The variables a shell, notebook or kernel needs to use this sandbox tenant.
+    """The variables a shell, a kernel or the kit needs to use this sandbox tenant: the target, the
+    sandbox's other tenants as lanes (``HARNESS_LANE<N>_*``), the folder of its tenant locks, and
+    ``HARNESS_SECRETS``: its other credentials (cookies, the owner's database password), for scrubbing.
 
     ``DATABASE_URL`` is the read-only role, ``DATABASE_WRITE_URL`` the writer.
     """
@@ -59,11 +64,19 @@ def env_for(state: dict[str, Any], tenant: str | None = None) -> dict[str, str]:
     if chosen is None:
         names = ", ".join(t["slug"] for t in tenants)
         raise ConfigError(f"the sandbox has no tenant {tenant!r} (tenants: {names})")
-    return {"BASE_URL": state["base_url"], "TENANT_ID": chosen["tenant_id"],
-            "DATABASE_URL": state["database_url"],
-            # a server started before the roles existed has one (owner) URL for everything
-            "DATABASE_WRITE_URL": state.get("database_write_url") or state["database_url"],
-            "WORKFLOW_HARNESS_API_KEY": chosen["api_key"], "HARNESS_SANDBOX": "1"}
+    env = {"BASE_URL": state["base_url"], "TENANT_ID": chosen["tenant_id"],
+           "DATABASE_URL": state["database_url"],
+           # a server started before the roles existed has one (owner) URL for everything
+           "DATABASE_WRITE_URL": state.get("database_write_url") or state["database_url"],
+           "WORKFLOW_HARNESS_API_KEY": chosen["api_key"], "HARNESS_SANDBOX": "1"}
+    others = [t for t in tenants if t is not chosen]
+    for number, other in enumerate(others, start=2):
+        env[f"HARNESS_LANE{number}_TENANT_ID"] = other["tenant_id"]
+        env[f"HARNESS_LANE{number}_API_KEY"] = other["api_key"]
+    if state.get("data_dir"):
+        env[LOCK_DIR_ENV] = str(Path(state["data_dir"]) / "locks")
+    env[SECRETS_ENV] = json.dumps(secrets_in_data(state))
+    return env
 
 
 def sandbox_env(*, start: bool = False, tenant: str | None = None) -> dict[str, str]:

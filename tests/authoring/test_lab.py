@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.authoring.lab import REPO_ROOT, lab_launch
+from harness.authoring.lab import copy_notebooks, lab_launch
 from harness.config import Target
 
 from .conftest import REPO, TARGET_VARS, clean_env
@@ -28,23 +28,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_launch_runs_jupyter_lab_in_the_repo_with_the_target_in_the_environment():
-    launch = lab_launch(TARGET, port=8899, open_browser=False, extra_args=["--allow-root"],
+def test_launch_runs_jupyter_lab_at_the_root_with_the_target_in_the_environment(tmp_path):
+    launch = lab_launch(TARGET, port=8899, open_browser=False, extra_args=["--allow-root"], root=tmp_path,
                         base_env={"PATH": "/bin", "BASE_URL": "stale"})
-    assert launch.argv == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={REPO_ROOT}",
+    assert launch.argv == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}",
                            "--port=8899", "--no-browser", "--allow-root"]
-    assert launch.cwd == REPO_ROOT == REPO
+    assert launch.cwd == tmp_path
     assert launch.env == {"PATH": "/bin", "BASE_URL": "http://127.0.0.1:9", "TENANT_ID": TARGET.tenant_id,
                           "DATABASE_URL": TARGET.database_url, "WORKFLOW_HARNESS_API_KEY": "k-secret",
                           "TIMEOUT_MS": "30000", "ARTIFACTS_DIR": "artifacts", "HARNESS_SANDBOX": "1"}
     assert "k-secret" not in " ".join(launch.argv) and "k-secret" not in repr(launch), "secrets stay in the env"
 
 
-def test_launch_defaults_leave_port_and_browser_to_jupyter():
+def test_launch_defaults_leave_port_and_browser_to_jupyter_and_root_at_the_project(monkeypatch):
+    monkeypatch.chdir(REPO / "fixtures")
     launch = lab_launch(Target(base_url="https://alga.example", tenant_id=TARGET.tenant_id,
                                database_url="postgresql://x/y", cookie="c=1"), base_env={})
-    assert launch.argv[-1] == f"--ServerApp.root_dir={REPO_ROOT}"
+    assert launch.argv[-1] == f"--ServerApp.root_dir={REPO}" and launch.cwd == REPO
     assert launch.env["HARNESS_COOKIE"] == "c=1" and "HARNESS_SANDBOX" not in launch.env
+
+
+def test_launch_outside_any_project_roots_at_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert lab_launch(TARGET, base_env={}).cwd == tmp_path
+
+
+def test_exploration_notebooks_are_copied_when_missing_and_never_overwritten(tmp_path):
+    shipped = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "explore-runs.ipynb").write_text("mine")
+    copies = copy_notebooks(tmp_path)
+    assert [p.name for p in copies] == [n for n in shipped if n != "explore-runs.ipynb"]
+    assert (tmp_path / "notebooks" / "explore-runs.ipynb").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == shipped
+    assert copy_notebooks(tmp_path) == [], "a second start copies nothing"
+    assert copy_notebooks(REPO) == [], "in the repository they are already there"
 
 
 @pytest.mark.parametrize("args, message", [

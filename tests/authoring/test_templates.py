@@ -12,7 +12,7 @@ from harness.authoring.hygiene import notebook_problems
 from harness.authoring.scaffold import new_fixture
 from harness.authoring.templates import available, load_template, render_text
 from harness.errors import FixtureError
-from harness.runner.checks import check_fixture
+from harness.execution.checks import check_fixture
 
 PATTERNS = ["api", "control-flow", "db-driven", "event", "http-error", "negative"]
 

@@ -27,7 +27,8 @@ def test_golden_fixture_with_nothing_configured_then_sandbox_commands(tmp_path):
         assert exports.returncode == 0
         names = [line.split("=", 1)[0] for line in exports.stdout.splitlines()]
         assert names == ["export BASE_URL", "export TENANT_ID", "export DATABASE_URL", "export DATABASE_WRITE_URL",
-                         "export WORKFLOW_HARNESS_API_KEY", "export HARNESS_SANDBOX"]
+                         "export WORKFLOW_HARNESS_API_KEY", "export HARNESS_SANDBOX", "export HARNESS_LANE2_TENANT_ID",
+                         "export HARNESS_LANE2_API_KEY", "export HARNESS_LOCK_DIR", "export HARNESS_SECRETS"]
         roles = subprocess.run(["bash", "-c", f'eval "$({sys.executable} -m harness.cli sandbox env)" && '
                                               f'{sys.executable} -c "{WHO_AM_I}"'],
                                env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True)

@@ -18,7 +18,7 @@ import harness.fixture as fixture_module
 from harness.config import resolve_target, with_overrides
 from harness.errors import ConfigError
 from harness.redaction import credentials_in
-from harness.runner.lanes import claim_lane, configured_lanes, lane_targets, lanes_notice
+from harness.execution.lanes import claim_lane, configured_lanes, lane_targets, lanes_notice
 
 from .test_run_fixtures import REPO, harness
 
@@ -78,13 +78,13 @@ def test_results_do_not_depend_on_jobs_when_the_key_is_wrong(run_all_env, tmp_pa
     assert not any(tmp_path.iterdir())
 
 
-def test_lanes_never_take_credentials_the_user_did_not_give(sandbox_env, sandbox_dir, monkeypatch):
-    monkeypatch.setenv("HARNESS_SANDBOX_DIR", str(sandbox_dir))
+def test_lanes_never_take_credentials_the_user_did_not_give(sandbox_env):
     own = resolve_target(env=sandbox_env)
-    assert own.is_sandbox and len(lane_targets(own, env={})) == 2  # the kit's sandbox, with the keys it issued
-    for changed in (with_overrides(own, api_key="someone-elses-key"), with_overrides(own, is_sandbox=False),
-                    with_overrides(own, cookie="authjs.session-token=x")):
-        assert lane_targets(changed, env={}) == [changed]
+    lanes = lane_targets(own, env=sandbox_env)
+    assert own.is_sandbox and len(lanes) == 2, "the sandbox's variables name its other tenant, with the key it issued"
+    assert lanes[1].api_key == sandbox_env["HARNESS_LANE2_API_KEY"] != own.api_key
+    configured = {name: value for name, value in sandbox_env.items() if not name.startswith("HARNESS_LANE")}
+    assert lane_targets(resolve_target(env=configured), env=configured) == [resolve_target(env=configured)]
 
 
 def test_extra_lanes_come_from_explicit_tenants_with_their_own_credentials(sandbox_env, tmp_path):

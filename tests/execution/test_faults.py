@@ -17,9 +17,9 @@ import pytest
 
 from harness.cleanup import Journal, Sql
 from harness.config import resolve_target
-from harness.runner import engine
-from harness.runner.checks import check_fixture
-from harness.runner.single import run_fixture
+from harness.execution import papermill_engine as engine
+from harness.execution.checks import check_fixture
+from harness.execution.single import run_fixture
 
 from .conftest import HELLO, clean_env
 from .faults import (FAULT_FIXTURE, Background, Fault, Forwarder, foreign_journal, journals, kill, pending_labels,
@@ -239,21 +239,25 @@ def test_run_all_replays_the_journal_of_a_pooled_kernel_that_died(fault, batch_e
     assert context["run"]["status"] == "SUCCEEDED" and context["workflowId"]
 
 
-def test_run_all_stops_cleanly_on_sigint(fault, batch_env):
+@pytest.mark.parametrize("jobs, signum", [("1", signal.SIGINT), ("2", signal.SIGTERM)])
+def test_run_all_stops_cleanly_on_a_signal(fault, batch_env, jobs, signum):
+    """With --jobs 2 the signal reaches only the pytest-xdist controller, which passes it on."""
     foreign = foreign_journal(fault.journal_dir)
     env = {**fault.variables("hang"), "HARNESS_SANDBOX_DIR": batch_env["HARNESS_SANDBOX_DIR"]}
-    run = Background(["run-all", str(FAULT_FIXTURE), str(HELLO), "--jobs", "1", "--artifacts-dir",
-                      str(fault.artifacts), "--json", "results.json"], env, fault.folder)
+    run = Background(["run-all", str(FAULT_FIXTURE), str(HELLO), "--jobs", jobs, "--artifacts-dir",
+                      str(fault.artifacts), "--json", "results.jsonl"], env, fault.folder)
     fault.kernel_pid()
-    run.signal(signal.SIGINT)
-    assert run.wait() == 130, run.stdout + run.stderr
+    run.signal(signum)
+    assert run.wait() == 128 + signum, run.stdout + run.stderr
     assert "warning: 1 cleanup journal(s) left by runs that died" in run.stderr
     verdicts = {line.split()[1]: line for line in run.stdout.splitlines() if line.startswith(("PASS ", "FAIL "))}
-    assert "Interrupted: SIGINT stopped the fixture" in verdicts["journaled-fixture"]
-    results = {r["testId"]: r for r in json.loads((fault.folder / "results.json").read_text())["results"]}
-    assert results["journaled-fixture"]["status"] == "FAIL"
-    assert results["ticket-created-hello"]["status"] in ("PASS", "NOT_RUN"), "finished before, or never started"
-    assert Path(results["journaled-fixture"]["artifactsDir"]).is_dir()
+    assert f"Interrupted: {signal.Signals(signum).name} stopped the fixture" in verdicts["journaled-fixture"]
+    entries = [json.loads(line) for line in (fault.folder / "results.jsonl").read_text().splitlines()]
+    calls = {dict(e["user_properties"])["testId"]: e for e in entries
+             if e.get("$report_type") == "TestReport" and e["when"] == "call"}
+    assert calls["journaled-fixture"]["outcome"] == "failed"
+    assert jobs == "2" or "ticket-created-hello" not in verdicts, "serially, nothing starts after the stop"
+    assert Path(dict(calls["journaled-fixture"]["user_properties"])["artifacts"]).is_dir()
     assert fault.rows() == 0 and journals(fault.journal_dir) == [foreign]
 
 

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from harness.runner import forkserver
-from harness.runner.kernels import KernelPool
+from harness.execution import forkserver
+from harness.execution.kernels import KernelPool
 
 PROBE = ("import os, sys\n"
          "print(os.getpid(), os.getcwd(), os.environ.get('FIXTURE_VAR'), globals().get('planted'),\n"

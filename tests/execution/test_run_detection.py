@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from harness import runs
+from harness import run_queries
 from harness.config import resolve_target
 from harness.db import Database
 from harness.errors import RunTimeout
@@ -28,7 +28,7 @@ RUNS_TABLE = """CREATE TABLE workflow_runs (
 # A trigger with the sandbox's name that never notifies: the wait must still end, by polling.
 SILENT_TRIGGER = f"""
 CREATE FUNCTION silent() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
-CREATE TRIGGER {runs.NOTIFY_TRIGGER} AFTER UPDATE ON workflow_runs FOR EACH ROW EXECUTE FUNCTION silent()"""
+CREATE TRIGGER {run_queries.NOTIFY_TRIGGER} AFTER UPDATE ON workflow_runs FOR EACH ROW EXECUTE FUNCTION silent()"""
 
 
 class Sleeps(list):
@@ -67,14 +67,14 @@ def bare_database(sandbox_state) -> Iterator[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RUNS_TABLE)
     yield url
-    runs._notify_support.pop(url, None)
+    run_queries._notify_support.pop(url, None)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture
 def paused_workflow(sandbox_env, sandbox_state, tmp_path) -> Iterator[tuple[str, str]]:
-    """(workflow id, tenant) of a paused workflow imported into the sandbox: no event starts its runs."""
+    """(workflow id, tenant) of a paused workflow imported into the sandbox: no event starts its run_queries."""
     bundle = json.loads((HELLO / "bundle.json").read_text())
     bundle["workflows"][0]["key"] = f"fixture.runner-detect-{uuid.uuid4().hex[:8]}"
     bundle["workflows"][0]["metadata"]["isPaused"] = True
@@ -91,19 +91,19 @@ def test_the_terminal_notification_ends_the_wait(sandbox_state, paused_workflow,
     workflow_id, tenant = paused_workflow
     url = sandbox_state["admin_database_url"]  # the test plays the runtime: it writes runs
     woken: list[bool] = []
-    real_wait = runs.RunListener.wait
+    real_wait = run_queries.RunListener.wait
 
-    def spy(self: runs.RunListener, workflow: str, timeout_s: float) -> bool:
+    def spy(self: run_queries.RunListener, workflow: str, timeout_s: float) -> bool:
         woken.append(real_wait(self, workflow, timeout_s))
         return woken[-1]
 
-    monkeypatch.setattr(runs.RunListener, "wait", spy)
+    monkeypatch.setattr(run_queries.RunListener, "wait", spy)
     since = datetime.now(timezone.utc)
     run_id = _insert_run(url, workflow_id, tenant)
     timer = _finish_later(url, run_id)
     db, sleeps = Database(url), Sleeps()
     try:
-        row = runs.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
+        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
     finally:
         timer.join()
         db.close()
@@ -119,12 +119,12 @@ def test_without_the_trigger_the_wait_polls(bare_database):
     timer = _finish_later(bare_database, run_id)
     db, sleeps = Database(bare_database), Sleeps()
     try:
-        row = runs.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
+        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
     finally:
         timer.join()
         db.close()
     assert row["run_id"] == run_id and row["status"] == "SUCCEEDED"
-    assert runs._notify_support[bare_database] is False and runs.open_listener(db, tenant) is None
+    assert run_queries._notify_support[bare_database] is False and run_queries.open_listener(db, tenant) is None
     assert len(sleeps) > 1 and sleeps == sorted(sleeps) and max(sleeps) <= 0.25, "adaptive polling, capped"
 
 
@@ -137,11 +137,11 @@ def test_a_missed_notification_is_caught_by_the_safety_poll(bare_database):
     timer = _finish_later(bare_database, run_id)
     db, sleeps = Database(bare_database), Sleeps()
     try:
-        row = runs.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
+        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
     finally:
         timer.join()
         db.close()
-    assert row["status"] == "SUCCEEDED" and runs._notify_support[bare_database] is True
+    assert row["status"] == "SUCCEEDED" and run_queries._notify_support[bare_database] is True
     assert sleeps == [], "listening, and found by the poll that runs every LISTEN_POLL_S"
 
 
@@ -152,7 +152,7 @@ def test_timeout_message_is_unchanged(bare_database):
     db = Database(bare_database)
     try:
         with pytest.raises(RunTimeout) as caught:
-            runs.wait_for_run(db, workflow_id, tenant, since, timeout_ms=300)
+            run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=300)
     finally:
         db.close()
     assert str(caught.value) == f"Timed out waiting for workflow run after 300 ms (newest run {run_id} is still RUNNING)"

@@ -1,67 +1,40 @@
-"""Choosing fixtures: discovery, ``-k`` expressions and ``--shard`` (no sandbox needed)."""
+"""Choosing fixtures: discovery, and shards that partition the suite (pytest-split; no sandbox needed)."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.errors import FixtureError
-from harness.runner.discovery import discover, is_fixture_folder
-from harness.runner.keywords import KeywordError, compile_keywords
-from harness.runner.shard import parse_shard, take_shard
+from harness.execution.discovery import discover, is_fixture_folder
 
-from .conftest import HELLO, copy_fixture
+from .conftest import HELLO, clean_env, copy_fixture
 
-NAMES = ["ticket-created-hello", "ticket-assigned-ack", "schema-invalid-payload", "runtime-paused-no-run",
-         "project-created-tasks", "Ticket-Upper"]
-
-
-@pytest.mark.parametrize("expression, expected", [
-    ("ticket", ["ticket-created-hello", "ticket-assigned-ack", "Ticket-Upper"]),
-    ("TICKET and not hello", ["ticket-assigned-ack", "Ticket-Upper"]),
-    ("schema or paused", ["schema-invalid-payload", "runtime-paused-no-run"]),
-    ("not (ticket or schema)", ["runtime-paused-no-run", "project-created-tasks"]),
-    ("project or ticket and ack", ["ticket-assigned-ack", "project-created-tasks"]),  # and binds tighter
-    ("(project or ticket) and not (ack or upper)", ["ticket-created-hello", "project-created-tasks"]),
-    ("not not created", ["ticket-created-hello", "project-created-tasks"]),
-])
-def test_keyword_expressions_select_like_pytest(expression, expected):
-    matches = compile_keywords(expression)
-    assert [n for n in NAMES if matches(n)] == expected
+def _collected(args: list[str], cwd: Path) -> list[str]:
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                            cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 5), result.stdout + result.stderr  # 5: an empty shard
+    return [line.split("::")[-1] for line in result.stdout.splitlines() if "::" in line]
 
 
-@pytest.mark.parametrize("expression", ["", "   ", "a and", "and a", "(a or b", "a or b)", "not", "a b", "()"])
-def test_malformed_keyword_expressions_are_rejected(expression):
-    with pytest.raises(KeywordError):
-        compile_keywords(expression)
-
-
-@pytest.mark.parametrize("count", [0, 1, 2, 5, 7, 31, 35])
-@pytest.mark.parametrize("shards", [1, 2, 3, 4, 8])
-def test_shards_cover_the_suite_once_and_evenly(count, shards):
-    folders = [Path(f"/f/{i:02d}-{'x' * (i % 3)}") for i in range(count)]
-    parts = [take_shard(list(reversed(folders)), i, shards) for i in range(1, shards + 1)]
-    flat = [f for part in parts for f in part]
-    assert sorted(flat) == sorted(folders) and len(flat) == len(set(flat)), "union is the suite, no overlap"
-    sizes = [len(part) for part in parts]
-    assert max(sizes) - min(sizes) <= 1
-    assert parts == [take_shard(folders, i, shards) for i in range(1, shards + 1)], "input order does not matter"
-
-
-def test_shards_are_dealt_round_robin_in_name_order():
-    folders = [Path(f"/x/{name}") for name in ("d", "a", "c", "b", "e")]
-    assert [p.name for p in take_shard(folders, 1, 2)] == ["a", "c", "e"]
-    assert [p.name for p in take_shard(folders, 2, 2)] == ["b", "d"]
-
-
-@pytest.mark.parametrize("spec", ["0/2", "3/2", "1/0", "x/2", "1-2", "", "1/2/3", "-1/2"])
-def test_bad_shard_specs_are_rejected(spec):
-    with pytest.raises(ValueError):
-        parse_shard(spec)
-
-
-def test_shard_spec_parses():
-    assert parse_shard("2/5") == (2, 5) and parse_shard(" 1 / 1 ") == (1, 1)
+@pytest.mark.parametrize("shards", [1, 2, 3, 5])
+def test_shards_partition_the_suite_balanced_by_recorded_durations(tmp_path, shards):
+    suite = tmp_path / "fixtures"
+    names = [f"fixture-{i:02d}" for i in range(7)]
+    for name in names:
+        copy_fixture(HELLO, suite / name)
+    durations = {f"fixtures/{name}::{name}": 1.0 + 3 * (i == 0) for i, name in enumerate(names)}
+    (tmp_path / "durations.json").write_text(json.dumps(durations))
+    parts = [_collected(["fixtures", "--splits", str(shards), "--group", str(group),
+                         "--durations-path", "durations.json", "--splitting-algorithm", "least_duration"], tmp_path) for group in range(1, shards + 1)]
+    flat = [name for part in parts for name in part]
+    assert sorted(flat) == names and len(flat) == len(set(flat)), "every fixture in exactly one shard"
+    if shards > 1:
+        heavy = next(part for part in parts if "fixture-00" in part)
+        assert len(heavy) == min(len(part) for part in parts), "the 4 s fixture's shard gets fewer fixtures"
 
 
 def test_discovery_finds_fixture_folders_sorted_by_name(tmp_path):

@@ -9,7 +9,9 @@ import pytest
 
 from harness.config import Target, kernel_environment, resolve_target, with_overrides
 from harness.errors import ConfigError
+from harness.local_sandbox import use_sandbox_unless_configured
 from harness.redaction import credentials_in
+from harness.sandbox.state_file import env_for
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 ENV = {"BASE_URL": "http://env.test", "TENANT_ID": TENANT, "DATABASE_URL": "postgresql://u:pw@db/x",
@@ -135,13 +137,12 @@ def test_target_repr_hides_every_secret():
     assert "alga.example" in shown and "db/x" in shown
 
 
-def test_the_running_sandbox_adds_all_its_secrets(sandbox_dir: Path, sandbox_state: dict):
+def test_the_sandbox_variables_carry_every_secret_to_scrub(sandbox_dir: Path, sandbox_state: dict):
     state = json.loads((sandbox_dir / "state.json").read_text())
-    tenant = state["tenants"][1]
-    env = {"BASE_URL": state["base_url"] + "/", "TENANT_ID": tenant["tenant_id"],
-           "DATABASE_URL": state["database_url"], "WORKFLOW_HARNESS_API_KEY": tenant["api_key"],
-           "HARNESS_SANDBOX_DIR": str(sandbox_dir), "PGPASSWORD": "pg-env-password"}
-    secrets = set(resolve_target(env=env).secrets())
+    env = {**env_for(state, state["tenants"][1]["tenant_id"]), "BASE_URL": state["base_url"] + "/",
+           "PGPASSWORD": "pg-env-password"}
+    target = resolve_target(env=env)
+    secrets = set(target.secrets())
     for each in state["tenants"]:
         assert each["api_key"] in secrets and each["session_cookie"] in secrets
         assert each["session_cookie"].partition("=")[2] in secrets
@@ -149,18 +150,28 @@ def test_the_running_sandbox_adds_all_its_secrets(sandbox_dir: Path, sandbox_sta
     for name, value in state.items():  # the reader's, the writer's and the owner's database passwords
         if name.endswith("url"):
             assert set(credentials_in(value)) <= secrets, name
-    assert resolve_target(env=env).database_write_url == state.get("database_write_url"), "its writer goes with it"
-    not_sandbox = resolve_target(env={**env, "BASE_URL": "http://127.0.0.1:1"})
-    assert state["tenants"][0]["api_key"] not in not_sandbox.secrets()
-    assert not_sandbox.database_write_url is None
+    assert target.is_sandbox and target.database_write_url == state.get("database_write_url")
+    assert target.tenant_id == state["tenants"][1]["tenant_id"]
+    own = {name: env[name] for name in ("BASE_URL", "TENANT_ID", "DATABASE_URL", "WORKFLOW_HARNESS_API_KEY")}
+    assert state["tenants"][0]["api_key"] not in resolve_target(env=own).secrets(), "only what is configured"
+    assert resolve_target(env=own).database_write_url is None
 
 
-def test_the_sandbox_target_takes_its_urls_and_every_secret(sandbox_dir: Path, sandbox_state: dict, monkeypatch):
-    monkeypatch.setenv("HARNESS_SANDBOX_DIR", str(sandbox_dir))
-    target = resolve_target(env={"HARNESS_SANDBOX_DIR": str(sandbox_dir)})
+def test_without_a_target_only_the_cli_and_plugin_turn_to_the_sandbox(sandbox_dir: Path, sandbox_state: dict,
+                                                                       monkeypatch):
+    with pytest.raises(ConfigError, match="no target configured"):
+        resolve_target(env={"HARNESS_SANDBOX_DIR": str(sandbox_dir)})
+    environ = {k: v for k, v in os.environ.items() if k not in ("BASE_URL", "TENANT_ID")}
+    monkeypatch.setattr(os, "environ", {**environ, "HARNESS_SANDBOX_DIR": str(sandbox_dir)})
+    assert not use_sandbox_unless_configured(base_url="http://127.0.0.1:1"), "a configured target wins"
+    assert use_sandbox_unless_configured()
+    target = resolve_target()
     assert target.is_sandbox and target.base_url == sandbox_state["base_url"]
     assert target.database_url == sandbox_state["database_url"]
     assert target.database_write_url == sandbox_state.get("database_write_url")
+    assert os.environ["HARNESS_LANE2_TENANT_ID"] == sandbox_state["tenants"][1]["tenant_id"], "its other tenant is a lane"
+    assert os.environ["HARNESS_LOCK_DIR"] == str(Path(sandbox_state["data_dir"]) / "locks")
     secrets = set(target.secrets())
     assert {t["api_key"] for t in sandbox_state["tenants"]} <= secrets
     assert {t["session_cookie"] for t in sandbox_state["tenants"]} <= secrets
+

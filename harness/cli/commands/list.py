@@ -11,7 +11,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array instead of a table.")
 def list_command(directory: str, as_json: bool) -> None:
     """List the fixtures in DIR: name, trigger event, template pattern (custom when unrecorded)."""
-    from ..authoring.listing import list_fixtures
+    from ...authoring.listing import list_fixtures
 
     fixtures = list_fixtures(directory)
     if as_json:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..authoring.templates import available
+from ...authoring.templates import available
 
 
 @click.command()
@@ -15,7 +15,7 @@ from ..authoring.templates import available
 @click.option("--dir", "directory", default="fixtures", show_default=True, help="Folder that holds the fixtures.")
 def new(name: str, pattern: str, event: str | None, directory: str) -> None:
     """Create DIR/NAME with bundle.json (workflow key fixture.NAME) and test.ipynb."""
-    from ..authoring.scaffold import new_fixture
+    from ...authoring.scaffold import new_fixture
 
     folder = new_fixture(name, template=pattern, event=event, directory=directory)
     click.echo(f"created {folder} (template {pattern}); next: harness lab, then harness run --test {folder}")

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..config import resolve_target
+from ...local_sandbox import resolve_or_start
 from ..target_options import target_options
 
 
@@ -27,14 +27,14 @@ def run(test_dir: str, force: bool, skip_import: bool, timeout_ms: int | None, d
     cleanup still runs, its artifacts are written and the FAIL line printed, then exit 130 (143 after
     SIGTERM). A second Ctrl-C quits at once (130) and leaves the cleanup for ``harness cleanup``.
     """
-    from ..runner.checks import check_fixture
-    from ..runner.interrupts import StopRequest, graceful_signals
-    from ..runner.preflight import preflight
-    from ..runner.single import run_fixture
-    from .cleanup import warn_about_leftovers
+    from ...execution.checks import check_fixture
+    from ...execution.interrupts import StopRequest, graceful_signals
+    from ...execution.preflight import preflight
+    from ...execution.single import run_fixture
+    from ..leftovers import warn_about_leftovers
 
     fixture = check_fixture(test_dir)
-    target = resolve_target(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir, start_sandbox=True)
+    target = resolve_or_start(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir)
     preflight(target)
     warn_about_leftovers()
     stop = StopRequest()

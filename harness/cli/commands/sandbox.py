@@ -19,7 +19,7 @@ def sandbox() -> None:
 @click.option("--port", type=int, default=None, help="HTTP port (default 8765, or a free one).")
 def sandbox_start(database_url: str | None, reset_database: bool, port: int | None) -> None:
     """Start the sandbox in the background (no-op when running)."""
-    from ..sandbox import control
+    from ...sandbox import control
 
     state = control.start(database_url=database_url, port=port, reset_database=reset_database)
     click.echo(f"sandbox running at {state['base_url']} (pid {state['pid']})")
@@ -28,7 +28,7 @@ def sandbox_start(database_url: str | None, reset_database: bool, port: int | No
 @sandbox.command("stop")
 def sandbox_stop() -> None:
     """Stop the sandbox and its embedded Postgres (also one a killed server left running)."""
-    from ..sandbox import control
+    from ...sandbox import control
 
     for line in control.stop().messages:
         click.echo(line)
@@ -37,7 +37,7 @@ def sandbox_stop() -> None:
 @sandbox.command("status")
 def sandbox_status() -> None:
     """Say whether the sandbox runs, where, and for which tenants."""
-    from ..sandbox import control
+    from ...sandbox import control
 
     state = control.status()
     if state is None:
@@ -52,7 +52,7 @@ def sandbox_status() -> None:
 @click.option("--tenant", "slug", default=None, help="Tenant slug (default: the first tenant).")
 def sandbox_env_cmd(slug: str | None) -> None:
     """Print shell exports for the running sandbox (eval "$(harness sandbox env)")."""
-    from ..sandbox.state_file import sandbox_env
+    from ...sandbox.state_file import sandbox_env
 
     for key, value in sandbox_env(start=False, tenant=slug).items():
         click.echo(f"export {key}={_shell_quote(value)}")
@@ -61,7 +61,7 @@ def sandbox_env_cmd(slug: str | None) -> None:
 @sandbox.command("reset")
 def sandbox_reset() -> None:
     """Wipe every row and re-create the deterministic seed data."""
-    from ..sandbox import control
+    from ...sandbox import control
 
     control.reset()
     click.echo("sandbox data reset")

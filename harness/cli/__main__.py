@@ -1,0 +1,4 @@
+"""``python -m harness.cli``: the same as the ``harness`` command."""
+from . import main
+
+main()

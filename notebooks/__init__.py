@@ -1,0 +1,1 @@
+"""Exploration notebooks, shipped as the ``harness.notebooks`` package data (``harness lab`` copies them)."""

@@ -1,0 +1,1 @@
+"""Fixture templates (``templates/<pattern>/``), shipped as the ``harness.templates`` package data."""
