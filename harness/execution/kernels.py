@@ -21,16 +21,17 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any, Coroutine, Mapping, TypeVar
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 
 from . import forkserver
-from .papermill_engine import wait_until_ready
 
 WARM_CODE = "import harness, harness.fixture, harness.run_queries, harness.contract.bundle_format"
 START_TIMEOUT_S = 60
+IOPUB_PROBE_S = 0.05  # how long one kernel_info probe waits for its IOPub echo
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient does: no shared history database
 _T = TypeVar("_T")
 
@@ -43,6 +44,28 @@ class WarmKernel:
     client: AsyncKernelClient | None
     start_s: float
     warm_s: float
+
+
+async def wait_until_ready(km: Any, kc: Any, timeout_s: float) -> None:
+    """Return once IOPub echoes a kernel_info request from ``kc`` (channels started).
+
+    Messages published before the subscription takes hold are lost, so the probe repeats until
+    one comes back; unlike jupyter_client's wait_for_ready, no fixed 200 ms waits.
+    """
+    give_up = time.monotonic() + timeout_s
+    while True:
+        msg_id = kc.kernel_info()
+        try:
+            while (await kc.get_iopub_msg(timeout=IOPUB_PROBE_S))["parent_header"].get("msg_id") != msg_id:
+                pass
+            return
+        except Empty:
+            if not await km.is_alive():
+                from nbclient.exceptions import DeadKernelError  # what nbclient's callers expect
+
+                raise DeadKernelError("Kernel died before replying to kernel_info") from None
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"the kernel did not answer within {timeout_s} s") from None
 
 
 class KernelLease:

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from queue import Empty
 from typing import Any
 
 import nbformat
@@ -26,6 +25,7 @@ from papermill.utils import merge_kwargs, remove_args
 
 from .cells import TEARDOWN_TAG
 from .interrupts import StopRequest
+from .kernels import wait_until_ready
 
 TEARDOWN_SOURCE = ("# Added by the harness runner: cleanup hooks (last registered first), then the run context.\n"
                    "import harness.fixture as _harness_fixture\n"
@@ -36,7 +36,6 @@ INTERRUPT_GRACE_S = 3.0  # after an interrupt, how long a cell gets to stop befo
 DEATH_NOTICE_S = 10.0  # after a kill, how long nbclient may take to notice (it checks every second)
 CLOSING_TIMEOUT_S = 30  # papermill's closing kernel_info request
 ENGINE_NAME = "harness"
-IOPUB_PROBE_S = 0.05  # how long one kernel_info probe waits for its IOPub echo
 
 
 @dataclass
@@ -53,26 +52,8 @@ class EngineOutcome:
     teardown_killed: bool = False
     teardown_error: str | None = None
     execution_error: str | None = None
-
-
-async def wait_until_ready(km: Any, kc: Any, timeout_s: float) -> None:
-    """Return once IOPub echoes a kernel_info request from ``kc`` (channels started).
-
-    Messages published before the subscription takes hold are lost, so the probe repeats until
-    one comes back; unlike jupyter_client's wait_for_ready, no fixed 200 ms waits.
-    """
-    give_up = time.monotonic() + timeout_s
-    while True:
-        msg_id = kc.kernel_info()
-        try:
-            while (await kc.get_iopub_msg(timeout=IOPUB_PROBE_S))["parent_header"].get("msg_id") != msg_id:
-                pass
-            return
-        except Empty:
-            if not await km.is_alive():
-                raise DeadKernelError("Kernel died before replying to kernel_info") from None
-            if time.monotonic() > give_up:
-                raise RuntimeError(f"the kernel did not answer within {timeout_s} s") from None
+    notebook: Any = None
+    """The executed notebook (papermill keeps it in memory when asked not to write one)."""
 
 
 async def kill_kernel(km: Any) -> None:
@@ -254,9 +235,6 @@ class HarnessEngine(NBClientEngine):
         start_kwargs: dict[str, Any] = {} if log_output else {"stderr": subprocess.DEVNULL}
         if kernel_env is not None:
             start_kwargs["env"] = kernel_env
-        # papermill rewrites the output notebook, outputs and all, as each cell starts and ends: most of
-        # the runner's CPU. It is only read once execution is over, so only the closing save writes it.
-        output_path, nb_man.output_path = nb_man.output_path, None
         try:
             return client.execute(**start_kwargs)
         except BaseException as exc:
@@ -265,7 +243,8 @@ class HarnessEngine(NBClientEngine):
                 run_sync(kill_kernel)(client.km)
             raise
         finally:
-            nb_man.output_path = output_path
+            if outcome is not None:
+                outcome.notebook = nb_man.nb
             if not client.owns_km and client.kc is not None:
                 client.kc.stop_channels()  # a kernel passed in as km=: its owner kills it, the channels are ours
 

@@ -102,7 +102,6 @@ def _execute(fixture: FixtureFolder, target: Target, journal: Journal, *, force:
     """Run the notebook; return the executed notebook, the context the kernel wrote, the engine's
     outcome and the error that ended execution early (if any)."""
     with tempfile.TemporaryDirectory(prefix="harness-") as tmp:
-        out_path = Path(tmp) / "executed.ipynb"
         context_path = Path(tmp) / "context.json"
         deadline = time.monotonic() + target.timeout_ms / 1000
         run_env = {**target.kernel_env(), CONTEXT_FILE_ENV: str(context_path), JOURNAL_ENV: str(journal.path),
@@ -116,18 +115,20 @@ def _execute(fixture: FixtureFolder, target: Target, journal: Journal, *, force:
             # papermill's cwd= changes the whole process's folder: only for a kernel started here
             placement = ({"cwd": str(fixture.path), "kernel_env": env} if kernel is None
                          else {"km": kernel(run_env, fixture.path)})
+            # No output file: the executed notebook stays in memory (outcome.notebook), and papermill does
+            # not rewrite it, outputs and all, as each cell starts and ends.
             papermill.execute_notebook(
-                str(fixture.path / "test.ipynb"), str(out_path), parameters=parameters, engine_name=ENGINE_NAME,
-                kernel_name=kernel_name, progress_bar=False, log_output=debug,
+                str(fixture.path / "test.ipynb"), None, parameters=parameters, engine_name=ENGINE_NAME,
+                request_save_on_cell_execute=False, kernel_name=kernel_name, progress_bar=False, log_output=debug,
                 deadline=deadline, outcome=outcome, stop=stop, start_timeout=60, **placement)
         except PapermillExecutionError:
-            pass  # the failing cell is read back from the executed notebook below
+            pass  # the failing cell is read from the executed notebook below
         except DeadKernelError as exc:
             if not outcome.kernel_died:  # else the engine's own way to end: the outcome says it all
                 engine_error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # kernel start failures and the like: still a verdict, not a crash
             engine_error = f"{type(exc).__name__}: {exc}"
-        nb = nbformat.read(out_path, as_version=4) if out_path.exists() else None
+        nb = outcome.notebook
         context = json.loads(context_path.read_text()) if context_path.exists() else {}
     return nb, context, outcome, engine_error
 

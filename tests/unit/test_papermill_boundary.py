@@ -36,8 +36,8 @@ def test_papermill_execute_notebook_takes_the_arguments_the_runner_passes():
     import papermill
 
     names = params(papermill.execute_notebook)
-    for name in ("input_path", "output_path", "parameters", "engine_name", "kernel_name", "progress_bar",
-                 "log_output", "start_timeout", "cwd"):
+    for name in ("input_path", "output_path", "parameters", "engine_name", "request_save_on_cell_execute",
+                 "kernel_name", "progress_bar", "log_output", "start_timeout", "cwd"):
         assert name in names
     assert inspect.signature(papermill.execute_notebook).parameters[names[-1]].kind is inspect.Parameter.VAR_KEYWORD
 
@@ -47,7 +47,7 @@ def test_the_execution_manager_hooks_the_engine_calls():
     assert params(manager.cell_start)[1:3] == ["cell", "cell_index"]
     assert params(manager.cell_exception)[1:3] == ["cell", "cell_index"]
     assert params(manager.cell_complete)[1:3] == ["cell", "cell_index"]
-    assert "output_path" in inspect.getsource(manager.__init__), "the engine swaps nb_man.output_path"
+    assert "nb" in params(manager.__init__), "the engine keeps nb_man.nb, the executed notebook"
 
 
 def test_papermill_client_runs_cells_through_papermill_execute_cells():
