@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,30 +29,54 @@ def run(test_dir: str, force: bool, skip_import: bool, timeout_ms: int | None, d
     cleanup still runs, its artifacts are written and the FAIL line printed, then exit 130 (143 after
     SIGTERM). A second Ctrl-C quits at once (130) and leaves the cleanup for ``harness cleanup``.
     """
+    from ...config import kernel_environment
+    from ...execution.kernels import KernelPool
+
+    if not all((Path(test_dir) / name).is_file() for name in ("bundle.json", "test.ipynb")):
+        _checked(test_dir)  # raises the precise problem before anything starts
+    target = resolve_or_start(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir)
+    # The kernel boots while the fixture and the target are checked; it gets the run's own variables later.
+    pool = KernelPool(1, limit=1, fork=False, log_output=debug, env=kernel_environment(target, {}))
+    try:
+        sys.exit(_run(_checked(test_dir), target, pool, force=force, skip_import=skip_import, debug=debug,
+                      as_json=as_json))
+    finally:
+        pool.close(kill_leased=True)
+
+
+def _checked(test_dir: str) -> Any:
     from ...execution.checks import check_fixture
+
+    return check_fixture(test_dir)
+
+
+def _run(fixture: Any, target: Any, pool: Any, *, force: bool, skip_import: bool, debug: bool, as_json: bool) -> int:
+    """Preflight, run the fixture in the pool's kernel, print the verdict; the exit code."""
     from ...execution.interrupts import StopRequest, graceful_signals
     from ...execution.preflight import preflight
     from ...execution.single import run_fixture
     from ..leftovers import warn_about_leftovers
 
-    fixture = check_fixture(test_dir)
-    target = resolve_or_start(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir)
     preflight(target)
     warn_about_leftovers()
     stop = StopRequest()
+    lease = pool.lease()
     try:
         with graceful_signals(stop):
-            result = run_fixture(fixture, target, force=force, skip_import=skip_import, debug=debug, stop=stop)
+            result = run_fixture(fixture, target, force=force, skip_import=skip_import, debug=debug, stop=stop,
+                                 kernel=lease)
             click.echo(result.summary_line())
             if as_json:
                 click.echo(result.json_line())
             if result.artifacts_dir:
                 click.echo(f"artifacts: {result.artifacts_dir}", err=True)
     except KeyboardInterrupt:
-        sys.exit(stop.exit_code)
+        return stop.exit_code
+    finally:
+        lease.release()
     if stop.requested:
-        sys.exit(stop.exit_code)
-    sys.exit(0 if result.passed else 1)
+        return stop.exit_code
+    return 0 if result.passed else 1
 
 
 command = run
