@@ -6,7 +6,7 @@ from typing import Iterator
 import pytest
 
 from .runtime_helpers import Runtime
-from .v1_helpers import tenant_api
+from .v1_helpers import TenantApi, tenant_api
 
 
 @pytest.fixture(scope="module")
@@ -15,3 +15,9 @@ def rt(sandbox_state) -> Iterator[Runtime]:
     runtime = Runtime(tenant_api(sandbox_state, 0))
     yield runtime
     runtime.close()
+
+
+@pytest.fixture(scope="module")
+def acme(sandbox_state) -> TenantApi:
+    """The first seeded tenant's HTTP and SQL access."""
+    return tenant_api(sandbox_state, 0)

@@ -8,7 +8,14 @@ import uuid
 
 from psycopg.types.json import Jsonb
 
-from .action_flows import Flows, call, email_settings, expr, flows, tenant_email_settings  # noqa: F401  (fixtures)
+from .action_flows import (  # noqa: F401  (fixtures)
+    Flows,
+    call,
+    email_settings,
+    expr,
+    flows,
+    tenant_email_settings,
+)
 
 
 def error_of(run, step_id: str) -> tuple:

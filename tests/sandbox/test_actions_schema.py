@@ -4,7 +4,16 @@ from __future__ import annotations
 import pytest
 
 from harness.sandbox.actions.registry import ACTIONS, retry_hint
-from harness.sandbox.actions.schema import UUID, Arr, Enum, Int, Obj, Refine, SchemaError, Str
+from harness.sandbox.actions.schema import (
+    UUID,
+    Arr,
+    Enum,
+    Int,
+    Obj,
+    Refine,
+    SchemaError,
+    Str,
+)
 from harness.sandbox.runtime.action_call import java_hash36
 
 SCHEMA = Obj(fields={

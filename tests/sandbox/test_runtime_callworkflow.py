@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from .runtime_helpers import Runtime, assign, bundle, event_name, messages, step_rows, unique, workflow
+from .runtime_helpers import (
+    Runtime,
+    assign,
+    bundle,
+    event_name,
+    messages,
+    step_rows,
+    unique,
+    workflow,
+)
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from .runtime_helpers import Runtime, assign, event_name, messages, step_rows
-from .v1_helpers import eventually, tenant_api
+from .v1_helpers import eventually
 
 
 def wait_step(follow: str, *, timeout_ms: int | None = 10_000) -> dict:

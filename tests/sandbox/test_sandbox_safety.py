@@ -24,7 +24,12 @@ from psycopg import sql
 from harness.errors import HarnessError
 from harness.sandbox import control, embedded, private_files
 from harness.sandbox.credentials import load_credentials
-from harness.sandbox.database import StartRefused, contents, prepare_database, schema_hash
+from harness.sandbox.database import (
+    StartRefused,
+    contents,
+    prepare_database,
+    schema_hash,
+)
 from harness.sandbox.roles import login_url, role_names
 from harness.sandbox.state_file import read_state, sandbox_dir, state_file
 

@@ -12,15 +12,19 @@ from typing import Iterator
 import httpx
 import pytest
 
-from .v1_helpers import (TenantApi, delete_ticket, drop_workflows, import_workflow, new_ticket, runs_of,
-                         tenant_api, ticket_refs, tiny_bundle)
+from .v1_helpers import (
+    TenantApi,
+    delete_ticket,
+    drop_workflows,
+    import_workflow,
+    new_ticket,
+    runs_of,
+    tenant_api,
+    ticket_refs,
+    tiny_bundle,
+)
 
 PUBLIC_PATHS = re.compile(r"^(/healthz|/__sandbox/.*)$")
-
-
-@pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,18 @@ response is sent, so right after a response, workflows without a run were never 
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 import pytest
 
-from .v1_helpers import (TenantApi, delete_ticket, drop_workflows, eventually, import_workflow, new_ticket,
-                         runs_of, tenant_api, tiny_bundle)
+from .v1_helpers import (
+    TenantApi,
+    delete_ticket,
+    event_workflows,
+    eventually,
+    new_ticket,
+    runs_of,
+)
 
 WORKFLOWS = {  # name -> (trigger event, pinned ref, paused)
     "created": ("TICKET_CREATED", "payload.TicketCreated.v1", False),
@@ -24,18 +29,9 @@ WORKFLOWS = {  # name -> (trigger event, pinned ref, paused)
 
 
 @pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
-
-
-@pytest.fixture(scope="module")
 def workflows(acme):
-    run = uuid.uuid4().hex[:8]
-    ids = {name: import_workflow(acme, tiny_bundle(f"test.v1-events.{name}.{run}", event=event, ref=ref,
-                                                   paused=paused))
-           for name, (event, ref, paused) in WORKFLOWS.items()}
-    yield ids
-    drop_workflows(acme, list(ids.values()))
+    with event_workflows(acme, "test.v1-events", WORKFLOWS) as ids:
+        yield ids
 
 
 @pytest.fixture()

@@ -6,12 +6,7 @@ import uuid
 import pytest
 
 from .test_tenancy import extra_key
-from .v1_helpers import TenantApi, tenant_api, ticket_refs
-
-
-@pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
+from .v1_helpers import TenantApi, ticket_refs
 
 
 @pytest.fixture()

@@ -7,7 +7,12 @@ import pytest
 
 from harness.contract.event_payloads import default_registry
 
-from .v1_helpers import TenantApi, drop_workflows, import_workflow, runs_of, tenant_api, ticket_refs, tiny_bundle
+from .v1_helpers import (
+    TenantApi,
+    event_workflows,
+    runs_of,
+    ticket_refs,
+)
 
 WORKFLOWS = {  # name -> (trigger event, pinned ref)
     "updated": ("PROJECT_UPDATED", "payload.ProjectUpdated.v1"),
@@ -20,17 +25,9 @@ WORKFLOWS = {  # name -> (trigger event, pinned ref)
 
 
 @pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
-
-
-@pytest.fixture(scope="module")
 def workflows(acme):
-    run = uuid.uuid4().hex[:8]
-    ids = {name: import_workflow(acme, tiny_bundle(f"test.v1-project-events.{name}.{run}", event=event, ref=ref))
-           for name, (event, ref) in WORKFLOWS.items()}
-    yield ids
-    drop_workflows(acme, list(ids.values()))
+    with event_workflows(acme, "test.v1-project-events", WORKFLOWS) as ids:
+        yield ids
 
 
 @pytest.fixture()

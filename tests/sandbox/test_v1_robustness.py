@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from .v1_helpers import TenantApi, delete_ticket, new_ticket, tenant_api
+from .v1_helpers import TenantApi, delete_ticket, new_ticket
 
 BAD_BODIES = {
     "not json": b"{title:",
@@ -24,11 +24,6 @@ BAD_BODIES = {
                                "priority_id": None, "attributes": "x", "tags": "x", "project_name": 3,
                                "create_default_phase": "true", "budgeted_hours": "1"}).encode(),
 }
-
-
-@pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
 
 
 @pytest.fixture(scope="module")

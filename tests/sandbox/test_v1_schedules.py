@@ -6,14 +6,9 @@ import uuid
 import pytest
 
 from .test_tenancy import extra_key
-from .v1_helpers import TenantApi, tenant_api
+from .v1_helpers import TenantApi
 
 START, END = "2031-05-04T09:00:00Z", "2031-05-04T10:30:00Z"
-
-
-@pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
 
 
 @pytest.fixture(scope="module")

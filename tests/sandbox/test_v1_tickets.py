@@ -6,14 +6,9 @@ import uuid
 
 import pytest
 
-from .v1_helpers import TenantApi, delete_ticket, new_ticket, tenant_api, ticket_refs
+from .v1_helpers import TenantApi, delete_ticket, new_ticket, ticket_refs
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
 
 
 @pytest.fixture()

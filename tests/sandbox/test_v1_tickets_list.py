@@ -7,12 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .v1_helpers import TenantApi, delete_ticket, new_ticket, tenant_api
-
-
-@pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
+from .v1_helpers import TenantApi, delete_ticket, new_ticket
 
 
 @pytest.fixture(scope="module")

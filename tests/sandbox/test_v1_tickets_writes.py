@@ -9,8 +9,13 @@ import uuid
 import httpx
 import pytest
 
-from .v1_helpers import (TenantApi, delete_ticket, drop_workflows, import_workflow, new_ticket, runs_of, tenant_api,
-                         tiny_bundle)
+from .v1_helpers import (
+    TenantApi,
+    delete_ticket,
+    event_workflows,
+    new_ticket,
+    runs_of,
+)
 
 WORKFLOWS = {"updated": ("TICKET_UPDATED", "payload.TicketUpdated.v1"),
              "closed": ("TICKET_CLOSED", "payload.TicketClosed.v1"),
@@ -22,17 +27,9 @@ ROUTES = [("GET", "/api/v1/tickets", "read"), ("GET", "/api/v1/tickets/search?qu
 
 
 @pytest.fixture(scope="module")
-def acme(sandbox_state) -> TenantApi:
-    return tenant_api(sandbox_state, 0)
-
-
-@pytest.fixture(scope="module")
 def workflows(acme):
-    run = uuid.uuid4().hex[:8]
-    ids = {name: import_workflow(acme, tiny_bundle(f"test.v1-ticket-writes.{name}.{run}", event=event, ref=ref))
-           for name, (event, ref) in WORKFLOWS.items()}
-    yield ids
-    drop_workflows(acme, list(ids.values()))
+    with event_workflows(acme, "test.v1-ticket-writes", WORKFLOWS) as ids:
+        yield ids
 
 
 @pytest.fixture()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import httpx
 import psycopg
@@ -106,6 +107,20 @@ def drop_workflows(t: TenantApi, workflow_ids: list[str]) -> None:
     """Remove test workflows (their runs cascade) so later tests' events cannot start them."""
     t.sql("DELETE FROM workflow_definitions WHERE tenant = %s AND workflow_id = ANY(%s::uuid[])",
           (t.tenant_id, workflow_ids))
+
+
+@contextmanager
+def event_workflows(t: TenantApi, prefix: str, specs: dict[str, tuple]) -> Iterator[dict[str, str]]:
+    """One tiny published workflow per name, triggered by ``(event, payload ref[, paused])``; their ids by
+    name, dropped afterwards."""
+    run = uuid.uuid4().hex[:8]
+    ids = {name: import_workflow(t, tiny_bundle(f"{prefix}.{name}.{run}", event=spec[0], ref=spec[1],
+                                                paused=bool(spec[2]) if len(spec) > 2 else False))
+           for name, spec in specs.items()}
+    try:
+        yield ids
+    finally:
+        drop_workflows(t, list(ids.values()))
 
 
 def runs_of(t: TenantApi, workflow_id: str) -> list[dict[str, Any]]:
