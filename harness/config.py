@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from .errors import ConfigError
-from .redaction import cookie_secrets, credentials_in, redact_url, secrets_in_data, unique
+from .redaction import cookie_secrets, credentials_in, redact_url, unique
 
 if TYPE_CHECKING:
     from .db import Database

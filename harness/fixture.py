@@ -13,7 +13,7 @@ import traceback
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import expect, run_queries
 from .cleanup import JOURNAL_ENV, CleanupSession, Journal, attempt, mark, new_journal_path, start_journal

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from ..errors import FixtureError, HarnessError
 from ..execution.discovery import is_fixture_folder
+
+if TYPE_CHECKING:
+    from .session import FixtureSession
 
 _SESSION = pytest.StashKey["FixtureSession"]()
 _KEY_OWNERS = pytest.StashKey[dict]()

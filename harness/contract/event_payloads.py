@@ -30,7 +30,7 @@ from typing import Any, Callable, TypeGuard
 
 import fastjsonschema
 
-from .zod import MISSING, Issue, invalid_type, issue, js_type
+from .zod import MISSING, Issue, invalid_type, issue
 from .zod import Path as IssuePath
 
 __all__ = ["PayloadSchemaRegistry", "default_registry"]

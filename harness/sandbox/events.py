@@ -13,7 +13,8 @@ from ..contract.event_payloads import PayloadSchemaRegistry
 from .runtime.run_errors import iso_now
 from .runtime.launcher import CANDIDATES, CATALOG_REF, StartedRun, insert_runs, plan_runs, within_concurrency_limits
 from .runtime.recorder import CLOCK, json_text
-from .runtime.schema import issue, js_type
+from ..contract.zod import js_type
+from .runtime.schema import issue
 from .runtime.waits import queue_resume
 
 _INSERT_EVENT = """

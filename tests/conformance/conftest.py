@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from harness import AlgaClient, Database, Target
+from harness import AlgaClient, Target
 
 from .case import Session
 from .corpus import CORPUS_ENV, corpus_dir, load_catalog

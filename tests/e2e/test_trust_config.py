@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 import harness.fixture as fixture_module
-from harness.config import resolve_target, with_overrides
+from harness.config import resolve_target
 from harness.errors import ConfigError
 from harness.redaction import credentials_in
 from harness.execution.lanes import claim_lane, configured_lanes, lane_targets, lanes_notice

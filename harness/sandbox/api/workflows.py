@@ -16,7 +16,8 @@ from ..auth import Caller, is_uuid, workflow_caller
 from ..definitions import canonical_json, check_bundle, export_bundle, import_bundle, publish, update_draft
 from ..http_errors import WorkflowApiError
 from ..events import submit_event
-from ..runtime.schema import issue, js_type
+from ...contract.zod import js_type
+from ..runtime.schema import issue
 from .body import json_body
 
 router = APIRouter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ...contract.zod import MISSING, Issue, Path, invalid_type, issue, js_type
+from ...contract.zod import MISSING, Issue, Path, invalid_type, issue
 
 Check = Callable[[Any, Path, list[Issue]], None]
 
