@@ -6,7 +6,9 @@ Pass ``transport=`` (e.g. ``httpx.MockTransport``) to test without a network.
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Mapping
 
 import httpx
@@ -33,6 +35,13 @@ def _parse_json(text: str) -> Any:
         return None
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings every client of this process shares (httpx's defaults: its CA bundle, or
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR``). Loading the CA bundle costs about 30 ms, once, not per client."""
+    return httpx.create_ssl_context()
+
+
 class AlgaClient:
     """A small, synchronous client for the workflow and ``/api/v1`` endpoints."""
 
@@ -45,7 +54,7 @@ class AlgaClient:
         if target.api_key:
             headers["x-api-key"] = target.api_key
         self._http = httpx.Client(base_url=target.base_url, headers=headers, transport=transport,
-                                  timeout=timeout_s)
+                                  timeout=timeout_s, verify=tls_context())
 
     def request(self, method: str, path: str, *, json_body: Any = None,
                 params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None) -> Response:

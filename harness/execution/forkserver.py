@@ -29,10 +29,14 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 
 # What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily.
+FIXTURE_MODULES = ("pandas", "pandas.io.formats.html", "IPython.display", "harness", "harness.fixture",
+                   "harness.expect", "harness.db", "harness.http", "harness.run_queries", "harness.cleanup",
+                   "harness.contract.bundle_format", "httpcore", "certifi")
+"""What a fixture's cells import (the library loads pandas, httpx and psycopg lazily): warm kernels import
+these before their fixture starts."""
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
            "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.extensions.storemagic",
-           "tornado.platform.asyncio", "tornado.queues", "sqlite3", "harness", "harness.fixture", "harness.run_queries",
-           "httpcore", "certifi")
+           "tornado.platform.asyncio", "tornado.queues", "sqlite3", *FIXTURE_MODULES)
 _LAUNCHER = ["-m", "ipykernel_launcher"]
 # Numeric libraries start thread pools when imported, and a process that forks must not have any;
 # kernels get their own environment (the request's) in place of this one.
@@ -197,6 +201,9 @@ def serve() -> None:
             importlib.import_module(name)
         except ImportError:  # another ipykernel version: the kernel imports what it needs itself
             pass
+    from harness.http import tls_context
+
+    tls_context()  # every kernel forked from here inherits the loaded CA bundle
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished kernels are reaped by the system
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle; it closes stdin
     out = sys.stdout

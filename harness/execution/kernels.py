@@ -29,7 +29,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 
 from . import forkserver
 
-WARM_CODE = "import harness, harness.fixture, harness.run_queries, harness.contract.bundle_format"
+WARM_CODE = "import " + ", ".join(forkserver.FIXTURE_MODULES)
 START_TIMEOUT_S = 60
 IOPUB_PROBE_S = 0.05  # how long one kernel_info probe waits for its IOPub echo
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient does: no shared history database
