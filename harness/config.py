@@ -26,7 +26,7 @@ TARGET_VARIABLES = ("BASE_URL", "TENANT_ID", "DATABASE_URL", "DATABASE_WRITE_URL
                     "HARNESS_COOKIE", "TIMEOUT_MS", "ARTIFACTS_DIR", "HARNESS_SANDBOX")
 """The variables :meth:`Target.kernel_env` sets; a kernel never inherits them from elsewhere."""
 PRIVATE_VARIABLES = ("HARNESS_SANDBOX_DIR", "HARNESS_TEST_SANDBOX_DIR", "PG_CONNECTION_STRING", "ALGA_API_KEY",
-                     "COOKIE_FILE", "COOKIE", "HARNESS_SECRETS", "HARNESS_LOCK_DIR")
+                     "COOKIE_FILE", "COOKIE", "HARNESS_SECRETS", "HARNESS_LOCK_DIR", "HARNESS_FORK_SERVER")
 """Harness internals and credentials that stay out of a kernel's environment."""
 PRIVATE_PREFIXES = ("HARNESS_LANE", "HARNESS_TENANTS")
 _LIBPQ_VARIABLE = re.compile(r"^PG[A-Z]+$")  # PGPASSWORD, PGSSLMODE, ...: how libpq reaches the target's database

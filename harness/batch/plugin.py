@@ -10,6 +10,7 @@ artifacts) goes into every report as properties; pytest-html links each failure'
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -27,6 +28,7 @@ _KEY_OWNERS = pytest.StashKey[dict]()
 STOPPED_BY = pytest.StashKey[int]()
 """The signal that stopped the session (in the xdist controller, or the only process)."""
 _CHILDREN = pytest.StashKey[set]()
+_FORK_SERVER = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +45,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Where failure artifacts go (default ARTIFACTS_DIR, else ./artifacts).")
     group.addoption("--harness-no-force", action="store_true", help="Refuse to overwrite workflows with the same key.")
     group.addoption("--harness-skip-import", action="store_true", help="Use the workflows already in the database.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any worker starts, when fixtures are to run: one kernel fork server for the whole session
+    (every pytest-xdist worker forks its kernels from it), importing while pytest collects."""
+    if hasattr(config, "workerinput") or config.option.collectonly or not _runs_fixtures(config):
+        return
+    from ..execution import forkserver
+
+    if not forkserver.supported() or os.environ.get(forkserver.SHARED_ENV):
+        return
+    server = forkserver.ForkServer()
+    config.stash[_FORK_SERVER] = server
+    os.environ[forkserver.SHARED_ENV] = server.address
+
+
+def _runs_fixtures(config: pytest.Config) -> bool:
+    """Whether a path pytest was given is a fixture folder or holds one (what collection will take)."""
+    for root in _requested_roots(config):
+        if is_fixture_folder(root) or (root.is_dir() and any(is_fixture_folder(c) for c in root.iterdir())):
+            return True
+    return False
 
 
 def _requested_roots(config: pytest.Config) -> set[Path]:
@@ -240,3 +264,8 @@ def _stop_between_fixtures(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _SESSION in config.stash:
         config.stash[_SESSION].close()
+    if _FORK_SERVER in config.stash:
+        from ..execution.forkserver import SHARED_ENV
+
+        os.environ.pop(SHARED_ENV, None)
+        config.stash[_FORK_SERVER].close()

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ..errors import FixtureError
-from .checks import FixtureFolder, check_fixture
+
+if TYPE_CHECKING:
+    from .checks import FixtureFolder
 
 FIXTURE_FILES = ("bundle.json", "test.ipynb")
 
@@ -31,6 +33,8 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
             found.add(path.resolve())
             continue
         if any((path / name).exists() for name in FIXTURE_FILES):
+            from .checks import check_fixture
+
             check_fixture(path)  # half a fixture: raises the precise problem
         children = {child.resolve() for child in path.iterdir() if is_fixture_folder(child)}
         if not children:
@@ -42,6 +46,8 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 def check_batch(folders: Iterable[Path]) -> list[FixtureFolder]:
     """Check every fixture of a batch before any runs: each must be well formed, and no workflow key
     may belong to two fixtures (importing one would overwrite the other). One error lists every problem."""
+    from .checks import check_fixture  # nbformat and jsonschema load only when fixtures are checked
+
     checked: list[FixtureFolder] = []
     problems: list[str] = []
     owners: dict[str, Path] = {}

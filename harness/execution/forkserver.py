@@ -5,10 +5,12 @@ harness before the notebook's first cell. The fork server pays that once per bat
 everything, then forks one child per kernel request; the child becomes a brand-new ipykernel
 (fresh process, no fixture state), so each fixture's isolation is unchanged.
 
-Run as ``python -m harness.execution.forkserver``: requests arrive on stdin and replies leave on
-stdout, one JSON object per line. The runner side is :class:`ForkServer` (the client) and
-:class:`ForkProvisioner`, a jupyter_client provisioner that asks the server for the process
-instead of spawning one, and watches the (non-child) kernel through a pidfd.
+Run as ``python -m harness.execution.forkserver SOCKET``: it says it is ready on stdout, then takes
+requests on the Unix socket (one JSON line in, one JSON line out, per connection) until its stdin
+closes. :class:`ForkServer` starts and owns one; :class:`ForkServerClient` uses one from any process
+of the same user, so the pytest-xdist workers of a batch share the server its controller started
+(``HARNESS_FORK_SERVER``). :class:`ForkProvisioner` is a jupyter_client provisioner that asks a
+server for the process instead of spawning one, and watches the (non-child) kernel through a pidfd.
 """
 from __future__ import annotations
 
@@ -18,9 +20,12 @@ import importlib.util
 import json
 import os
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, NoReturn
@@ -28,12 +33,14 @@ from typing import Any, NoReturn
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 
-# What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily.
+SHARED_ENV = "HARNESS_FORK_SERVER"
+"""The socket of a fork server to use instead of starting one (a batch's workers share their controller's)."""
 FIXTURE_MODULES = ("pandas", "pandas.io.formats.html", "IPython.display", "harness", "harness.fixture",
                    "harness.expect", "harness.db", "harness.http", "harness.run_queries", "harness.cleanup",
                    "harness.contract.bundle_format", "httpcore", "certifi")
 """What a fixture's cells import (the library loads pandas, httpx and psycopg lazily): warm kernels import
 these before their fixture starts."""
+# What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
            "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.extensions.storemagic",
            "tornado.platform.asyncio", "tornado.queues", "sqlite3", *FIXTURE_MODULES)
@@ -59,44 +66,54 @@ def forkable(cmd: list[str]) -> bool:
         return False
 
 
-class ForkServer:
-    """The runner's handle on one fork-server process (thread-safe; its imports are awaited on first use)."""
+class ForkServerClient:
+    """A connection to a running fork server, by its socket (thread-safe, usable from any process)."""
 
-    def __init__(self, *, log_output: bool = False) -> None:
-        self._lock = threading.Lock()
-        self._ready = False
-        self._gone = False
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=None if log_output else subprocess.DEVNULL, env={**os.environ, **_SERVER_ENV},
-            text=True, bufsize=1)
+    def __init__(self, address: str) -> None:
+        self.address = address
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
         """Fork a kernel running ``ipykernel_launcher argv`` with ``env`` in ``cwd``; returns its pid."""
-        with self._lock:
-            if self._gone:
-                raise RuntimeError("the kernel fork server has exited")
-            try:
-                if not self._ready:
-                    self._read()
-                    self._ready = True
-                assert self._proc.stdin is not None
-                self._proc.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n")
-                self._proc.stdin.flush()
-                reply = self._read()
-            except (OSError, RuntimeError, ValueError):
-                self._gone = True
-                raise RuntimeError("the kernel fork server has exited") from None
+        request = json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n"
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(self.address)
+                conn.sendall(request.encode())
+                with conn.makefile("r", encoding="utf-8") as replies:
+                    line = replies.readline()
+            reply = json.loads(line)
+        except (OSError, ValueError):
+            raise RuntimeError("the kernel fork server has exited") from None
         if "pid" not in reply:
             raise RuntimeError(f"the kernel fork server could not start a kernel: {reply.get('error')}")
         return int(reply["pid"])
 
-    def _read(self) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the kernel fork server has exited")
-        return json.loads(line)
+
+class ForkServer(ForkServerClient):
+    """A fork-server process this one starts and owns (its imports are awaited on first use)."""
+
+    def __init__(self, *, log_output: bool = False) -> None:
+        self._folder = tempfile.mkdtemp(prefix="harness-fork-")  # 0700: only this user reaches the socket
+        super().__init__(os.path.join(self._folder, "socket"))
+        self._lock = threading.Lock()
+        self._ready = False
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", __name__, self.address], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=None if log_output else subprocess.DEVNULL, env={**os.environ, **_SERVER_ENV}, text=True)
+
+    def wait_ready(self) -> None:
+        """Block until the server has imported everything and listens; :class:`RuntimeError` if it died."""
+        with self._lock:
+            if self._ready:
+                return
+            assert self._proc.stdout is not None
+            if not self._proc.stdout.readline():
+                raise RuntimeError("the kernel fork server has exited")
+            self._ready = True
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | None) -> int:
+        self.wait_ready()
+        return super().spawn(argv, env, cwd)
 
     def close(self) -> None:
         """Stop the server (kernels it forked notice and exit on their own if still running)."""
@@ -107,6 +124,7 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 class ForkedProcess:
@@ -147,9 +165,9 @@ class ForkedProcess:
 
 
 class ForkProvisioner(LocalProvisioner):
-    """Launches this environment's ipykernel through a :class:`ForkServer`, other kernels as usual."""
+    """Launches this environment's ipykernel through a fork server, other kernels as usual."""
 
-    server: ForkServer | None = None
+    server: ForkServerClient | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         if self.server is None or not forkable(cmd):
@@ -168,15 +186,17 @@ class ForkProvisioner(LocalProvisioner):
 
 # -- the server process --------------------------------------------------------------------------
 
-def _child(request: dict[str, Any]) -> NoReturn:
+def _child(request: dict[str, Any], *inherited: socket.socket) -> NoReturn:
     """In the forked child: become a fresh kernel process, run ipykernel, never return."""
     code = 1
     try:
+        for sock in inherited:  # the server's listening socket and this request's connection
+            sock.close()
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's own subprocesses must be waitable
         signal.signal(signal.SIGINT, signal.default_int_handler)
         devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)  # detach from the server's request and reply pipes
+        os.dup2(devnull, 0)  # detach from the server's lifetime pipe and its stdout
         os.dup2(devnull, 1)
         os.environ.clear()
         os.environ.update(request["env"])
@@ -192,8 +212,24 @@ def _child(request: dict[str, Any]) -> NoReturn:
         os._exit(code)
 
 
-def serve() -> None:
-    """Import everything a fixture kernel needs, then fork a kernel per request until stdin closes."""
+def _answer(listener: socket.socket, conn: socket.socket) -> None:
+    """Read one request from ``conn``, fork its kernel and reply with the pid (or the error)."""
+    with conn, conn.makefile("r", encoding="utf-8") as lines:
+        line = lines.readline()
+        try:
+            request = json.loads(line)
+            pid = os.fork()
+        except (ValueError, OSError) as exc:
+            conn.sendall((json.dumps({"error": str(exc)}) + "\n").encode())
+            return
+        if pid == 0:
+            _child(request, listener, conn)
+        conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
+
+
+def serve(address: str) -> None:
+    """Import everything a fixture kernel needs, then fork a kernel per request on ``address`` until
+    stdin closes."""
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as ipykernel_launcher does: the kernel puts its own working folder back
     for name in PRELOAD:
@@ -206,22 +242,19 @@ def serve() -> None:
     tls_context()  # every kernel forked from here inherits the loaded CA bundle
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished kernels are reaped by the system
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle; it closes stdin
-    out = sys.stdout
-    out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
-    out.flush()
-    for line in sys.stdin:
-        request = json.loads(line)
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            out.write(json.dumps({"error": str(exc)}) + "\n")
-            out.flush()
-            continue
-        if pid == 0:
-            _child(request)
-        out.write(json.dumps({"pid": pid}) + "\n")
-        out.flush()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(address)
+        listener.listen(16)
+        sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+        sys.stdout.flush()
+        while True:
+            readable, _, _ = select.select([sys.stdin, listener], [], [])
+            if sys.stdin in readable and not sys.stdin.buffer.read1(4096):
+                return  # the owner closed our stdin (or exited): stop
+            if listener in readable:
+                conn, _ = listener.accept()
+                _answer(listener, conn)
 
 
 if __name__ == "__main__":
-    serve()
+    serve(sys.argv[1])

@@ -99,7 +99,13 @@ class KernelPool:
         self.kernel_name = kernel_name
         self._env = dict(os.environ if env is None else env)
         self.log_output = log_output
-        self._server = forkserver.ForkServer(log_output=log_output) if fork and forkserver.supported() else None
+        shared = os.environ.get(forkserver.SHARED_ENV)
+        self._owned: forkserver.ForkServer | None = None
+        self._server: forkserver.ForkServerClient | None = None
+        if fork and forkserver.supported() and shared:
+            self._server = forkserver.ForkServerClient(shared)
+        elif fork and forkserver.supported():
+            self._owned = self._server = forkserver.ForkServer(log_output=log_output)
         self._spares = max(0, spares)
         self._left = limit
         self._lock = threading.Lock()
@@ -166,8 +172,8 @@ class KernelPool:
                 pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-        if self._server is not None:
-            self._server.close()
+        if self._owned is not None:
+            self._owned.close()
 
     def _top_up(self) -> None:
         while len(self._ready) < self._spares and (self._left is None or self._left > 0):

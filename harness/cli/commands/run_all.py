@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -71,13 +71,40 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
     lines, reports), then exits 130 (143); a second Ctrl-C quits at once, leaving cleanup for
     ``harness cleanup``. More pytest arguments go in `--pytest-args` (e.g. `--pytest-args='--lf'`).
     """
+    shard_spec = _shard(shard)
+    with _fork_server():
+        _run_all_with(paths, keyword, jobs, shard_spec, durations_path, store_durations, junit_xml, html_path,
+                      json_path, fail_fast, force, skip_import, timeout_ms, artifacts_dir, pytest_args, target_flags)
+
+
+@contextlib.contextmanager
+def _fork_server() -> Iterator[None]:
+    """The batch's kernel fork server, started first so its imports overlap the checks and pytest's start
+    (the plugin uses it rather than starting its own)."""
+    from ...execution import forkserver
+
+    if not forkserver.supported() or os.environ.get(forkserver.SHARED_ENV):
+        yield
+        return
+    server = forkserver.ForkServer()
+    os.environ[forkserver.SHARED_ENV] = server.address
+    try:
+        yield
+    finally:
+        os.environ.pop(forkserver.SHARED_ENV, None)
+        server.close()
+
+
+def _run_all_with(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard_spec: tuple[int, int] | None,
+                  durations_path: str | None, store_durations: bool, junit_xml: str | None, html_path: str | None,
+                  json_path: str | None, fail_fast: bool, force: bool, skip_import: bool, timeout_ms: int | None,
+                  artifacts_dir: str | None, pytest_args: str, target_flags: dict[str, str | None]) -> None:
     from ...config import with_overrides
     from ...execution.discovery import check_batch, discover
     from ...execution.lanes import lane_targets, lanes_notice
     from ...execution.preflight import preflight
     from ...local_sandbox import resolve_or_start
 
-    shard_spec = _shard(shard)
     folders = discover(paths or [DEFAULT_PATH])
     check_batch(folders)
     selection = _keyword_args(keyword) + _shard_args(shard_spec, durations_path)
@@ -86,7 +113,7 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
         if not folders and shard_spec is None:
             raise click.UsageError(f"no fixture matches -k {keyword!r}")
         if not folders:
-            click.echo(f"shard {shard}: no fixtures in it", err=True)
+            click.echo(f"shard {shard_spec[0]}/{shard_spec[1]}: no fixtures in it", err=True)
             sys.exit(0)
     target = resolve_or_start(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir)
     target = with_overrides(target, artifacts_dir=os.path.abspath(target.artifacts_dir))
