@@ -45,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Where failure artifacts go (default ARTIFACTS_DIR, else ./artifacts).")
     group.addoption("--harness-no-force", action="store_true", help="Refuse to overwrite workflows with the same key.")
     group.addoption("--harness-skip-import", action="store_true", help="Use the workflows already in the database.")
+    group.addoption("--harness-no-preflight", action="store_true",
+                    help="Skip each process's target and credential check (harness run-all has done it once).")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -27,12 +27,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 
+CONNECT_WAIT_S = 10.0  # a server just started binds its socket within a Python start-up
 SHARED_ENV = "HARNESS_FORK_SERVER"
 """The socket of a fork server to use instead of starting one (a batch's workers share their controller's)."""
 FIXTURE_MODULES = ("pandas", "pandas.io.formats.html", "IPython.display", "harness", "harness.fixture",
@@ -76,8 +78,7 @@ class ForkServerClient:
         """Fork a kernel running ``ipykernel_launcher argv`` with ``env`` in ``cwd``; returns its pid."""
         request = json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n"
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.connect(self.address)
+            with self._connect() as conn:
                 conn.sendall(request.encode())
                 with conn.makefile("r", encoding="utf-8") as replies:
                     line = replies.readline()
@@ -87,6 +88,20 @@ class ForkServerClient:
         if "pid" not in reply:
             raise RuntimeError(f"the kernel fork server could not start a kernel: {reply.get('error')}")
         return int(reply["pid"])
+
+    def _connect(self) -> socket.socket:
+        """A connection to the server; while its folder exists, wait for a server still starting up."""
+        give_up = time.monotonic() + CONNECT_WAIT_S
+        while True:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(self.address)
+                return conn
+            except (FileNotFoundError, ConnectionRefusedError):
+                conn.close()
+                if time.monotonic() > give_up or not os.path.isdir(os.path.dirname(self.address)):
+                    raise
+                time.sleep(0.02)
 
 
 class ForkServer(ForkServerClient):
@@ -228,8 +243,11 @@ def _answer(listener: socket.socket, conn: socket.socket) -> None:
 
 
 def serve(address: str) -> None:
-    """Import everything a fixture kernel needs, then fork a kernel per request on ``address`` until
-    stdin closes."""
+    """Listen on ``address`` at once (requests wait), import everything a fixture kernel needs, then
+    fork a kernel per request until stdin closes."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as ipykernel_launcher does: the kernel puts its own working folder back
     for name in PRELOAD:
@@ -242,9 +260,7 @@ def serve(address: str) -> None:
     tls_context()  # every kernel forked from here inherits the loaded CA bundle
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished kernels are reaped by the system
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle; it closes stdin
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-        listener.bind(address)
-        listener.listen(16)
+    with listener:
         sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
         sys.stdout.flush()
         while True:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from nbclient import NotebookClient
 
@@ -86,3 +87,26 @@ def test_kernels_still_start_when_the_fork_server_is_gone(tmp_path):
         finally:
             lease.release()
     assert (cwd, var) == (str(tmp_path), "x") and _gone(int(pid))
+
+
+@pytest.mark.skipif(not forkserver.supported(), reason="no pidfd")
+def test_pools_of_a_batch_share_one_fork_server(tmp_path, monkeypatch):
+    server = forkserver.ForkServer()
+    folder = Path(server.address).parent
+    assert oct(folder.stat().st_mode & 0o777) == "0o700", "only this user reaches the socket"
+    monkeypatch.setenv(forkserver.SHARED_ENV, server.address)
+    try:
+        parents = []
+        for _ in range(2):  # as two pytest-xdist workers would
+            with KernelPool(0, fork=True) as pool:
+                lease = pool.lease()
+                try:
+                    pid, *_ = _probe(lease({}, tmp_path), tmp_path)
+                    parents.append(psutil.Process(int(pid)).ppid())
+                finally:
+                    lease.release()
+        assert parents == [server._proc.pid] * 2, "both pools forked their kernels from the shared server"
+        assert server._proc.poll() is None, "a pool does not stop a server it did not start"
+    finally:
+        server.close()
+    assert server._proc.poll() is not None and not folder.exists()

@@ -102,3 +102,13 @@ def test_sigint_stops_the_running_fixture_cleanly_and_ends_the_session(sandbox_e
     assert "failing cell [4]:" in out, "numbered as in the fixture's own test.ipynb"
     assert "Interrupted: SIGINT: fixture journaled-fixture was stopped, its cleanup done" in out
     assert fault.rows() == 0 and journals(fault.journal_dir) == [foreign]
+
+
+def test_the_preflight_names_a_wrong_key_unless_skipped(suite, batch_env, tmp_path):
+    env = {**batch_env, "WORKFLOW_HARNESS_API_KEY": "wrong"}
+    args = [str(suite / "ticket-created-hello"), f"--harness-artifacts-dir={tmp_path / 'a'}"]
+    checked = pytest_run(args, tmp_path, env)
+    assert checked.returncode == 1 and "error: the API key" in checked.stdout, checked.stdout + checked.stderr
+    skipped = pytest_run([*args, "--harness-no-preflight"], tmp_path, env)
+    assert skipped.returncode == 1 and "error: the API key" not in skipped.stdout
+    assert "FAIL ticket-created-hello" in skipped.stdout and "401" in skipped.stdout, "the fixture itself fails"

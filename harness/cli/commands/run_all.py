@@ -183,7 +183,7 @@ def _target_args(target: Any, cookie_file: str | None, timeout_ms: int | None, f
                  skip_import: bool) -> list[str]:
     """The plugin options that carry the resolved target and this command's run settings."""
     args = ["--harness-base-url", target.base_url, "--harness-tenant", target.tenant_id,
-            "--harness-artifacts-dir", target.artifacts_dir]
+            "--harness-artifacts-dir", target.artifacts_dir, "--harness-no-preflight"]  # checked above, once
     for option, value in (("--harness-database-url", target.database_url),
                           ("--harness-database-write-url", target.database_write_url),
                           ("--harness-cookie-file", cookie_file),
