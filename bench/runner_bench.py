@@ -73,6 +73,7 @@ def one_fixture(fixture_dir: Path, repeat: int) -> None:
         for _ in range(repeat):
             for mode in rows:
                 out = Path(tmp) / "run.ipynb"
+                out.unlink(missing_ok=True)
                 lease = pool.lease() if mode == "pooled kernel" else None
                 called = time.time()
                 result = _run_capturing(fixture, target, lease, out)
@@ -95,16 +96,15 @@ def one_fixture(fixture_dir: Path, repeat: int) -> None:
 
 def _run_capturing(fixture: Any, target: Any, lease: Any, out: Path) -> FixtureResult:
     """run_fixture, keeping a copy of the executed notebook (for the cell start times)."""
+    import nbformat
     import papermill
 
     real = papermill.execute_notebook
 
-    def keep(input_path: str, output_path: str, **kwargs: Any) -> Any:
-        try:
-            return real(input_path, output_path, **kwargs)
-        finally:
-            if Path(output_path).exists():
-                out.write_bytes(Path(output_path).read_bytes())
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        nb = real(*args, **kwargs)
+        nbformat.write(nb, str(out))
+        return nb
 
     papermill.execute_notebook = keep
     try:
