@@ -7,7 +7,7 @@ import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from harness.sandbox import control
 from harness.sandbox.state_file import env_for
@@ -32,14 +32,24 @@ def machine() -> str:
 
 
 @contextmanager
-def sandbox() -> Iterator[dict[str, str]]:
-    """A fresh sandbox in a temp folder; its first tenant's variables are exported for the runner."""
-    with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
+def fresh_sandbox(prefix: str = "bench-sandbox-") -> Iterator[tuple[dict[str, Any], Path]]:
+    """A fresh sandbox in a temporary folder, on a free port: its state and folder; stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         state = control.start(directory=Path(tmp), port=port)
-        env = {**env_for(state), "HARNESS_SANDBOX_DIR": tmp}
+        try:
+            yield state, Path(tmp)
+        finally:
+            control.stop(Path(tmp))
+
+
+@contextmanager
+def sandbox() -> Iterator[dict[str, str]]:
+    """A fresh sandbox whose first tenant's variables are exported for the runner while inside."""
+    with fresh_sandbox("runner-bench-") as (state, folder):
+        env = {**env_for(state), "HARNESS_SANDBOX_DIR": str(folder)}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
@@ -50,4 +60,3 @@ def sandbox() -> Iterator[dict[str, str]]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-            control.stop(Path(tmp))

@@ -33,7 +33,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,17 +40,14 @@ import tarfile
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Iterator
 
-from harness.sandbox import control
 from harness.sandbox.state_file import env_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402 (bench/common.py, shared by the benches)
+from common import fresh_sandbox, machine  # noqa: E402 (bench/common.py, shared by the benches)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ALGA = Path("/work/.mirror/Nine-Minds+alga-psa/repo")
@@ -152,20 +148,6 @@ def node_path(node_modules: Path | None, workdir: Path) -> str | None:
 
 
 # ---------------------------------------------------------------- sandbox and environments
-
-
-@contextmanager
-def sandbox() -> Iterator[tuple[dict, Path]]:
-    """A fresh sandbox in a temporary folder: its state and folder; stopped at the end."""
-    with tempfile.TemporaryDirectory(prefix="js-comparison-sandbox-") as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        state = control.start(directory=Path(tmp), port=port)
-        try:
-            yield state, Path(tmp)
-        finally:
-            control.stop(Path(tmp))
 
 
 def _clean_env() -> dict[str, str]:
@@ -390,7 +372,7 @@ def main() -> None:
                                           capture_output=True, text=True).stdout)
         print(f"AlgaPSA: {args.alga_repo} at {head or '?'}; node {_first_line(subprocess.run(['node', '--version'], capture_output=True, text=True).stdout)}; "
               f"harness CLI {cli}; {len(names)} fixtures in {args.catalog}")
-        with sandbox() as (state, sandbox_dir):
+        with fresh_sandbox("js-comparison-sandbox-") as (state, sandbox_dir):
             tools = {"js": lambda: run_js(harness_dir, fixtures_dir, common, state, js_env(state, modules),
                                           scratch / "artifacts-js"),
                      "ours2": lambda: run_ours(args.catalog, 2, ours_env(state, sandbox_dir, scratch), scratch)}
