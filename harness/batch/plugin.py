@@ -171,7 +171,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     """A fixture's own line replaces pytest's progress mark for it (see ``pytest_runtest_logreport``)."""
-    if report.when == "call" and _is_fixture_report(report):
+    from .report import verdict
+
+    if report.when == "call" and verdict(report) is not None:
         return report.outcome, "", report.outcome.upper()
     return None
 
@@ -188,10 +190,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     sys.stdout.write(summary_line(report, found) + "\n")
     sys.stdout.flush()
-
-
-def _is_fixture_report(report: pytest.TestReport) -> bool:
-    return any(name == "testId" for name, _ in report.user_properties)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

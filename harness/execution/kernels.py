@@ -26,13 +26,14 @@ from typing import Any, Coroutine, Mapping, TypeVar
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.provisioning import LocalProvisioner
 
 from . import forkserver
+from .prelaunch import KERNEL_ARGS, PrelaunchedKernel
 
 WARM_CODE = "import " + ", ".join(forkserver.FIXTURE_MODULES)
 START_TIMEOUT_S = 60
 IOPUB_PROBE_S = 0.05  # how long one kernel_info probe waits for its IOPub echo
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]  # as nbclient does: no shared history database
 _T = TypeVar("_T")
 
 
@@ -93,9 +94,11 @@ class KernelPool:
     """Keeps up to ``spares`` kernels warming ahead of need; starts at most ``limit`` in all."""
 
     def __init__(self, spares: int, *, limit: int | None = None, kernel_name: str = "python3",
-                 log_output: bool = False, fork: bool = True, env: Mapping[str, str] | None = None) -> None:
+                 log_output: bool = False, fork: bool = True, env: Mapping[str, str] | None = None,
+                 adopt: PrelaunchedKernel | None = None) -> None:
         """``env`` is the environment kernels start with (default: this process's); each fixture's own
-        variables are added when it takes its kernel."""
+        variables are added when it takes its kernel. ``adopt``: a kernel already started with that
+        environment (:mod:`.prelaunch`), used as the pool's first."""
         self.kernel_name = kernel_name
         self._env = dict(os.environ if env is None else env)
         self.log_output = log_output
@@ -113,6 +116,7 @@ class KernelPool:
         self._live: set[Future[WarmKernel]] = set()
         self._retiring: list[Future[None]] = []
         self._closed = False
+        self._adopt = adopt
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-kernel-pool", daemon=True)
         self._thread.start()
@@ -189,18 +193,25 @@ class KernelPool:
     async def _start(self) -> WarmKernel:
         started = time.monotonic()
         km = AsyncKernelManager(kernel_name=self.kernel_name, kernel_id=str(uuid.uuid4()))
-        if self._server is not None:
-            km.provisioner = forkserver.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
-            km.provisioner.server = self._server
-        options: dict[str, Any] = {"env": {**self._env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-                                   "extra_arguments": KERNEL_ARGS}
-        if not self.log_output:
-            options["stderr"] = subprocess.DEVNULL
-        await km.start_kernel(**options)
+        adopted, self._adopt = self._adopt, None
+        if adopted is not None:
+            _adopt(km, adopted)
+        else:
+            if self._server is not None:
+                km.provisioner = forkserver.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,
+                                                            parent=km)
+                km.provisioner.server = self._server
+            options: dict[str, Any] = {"env": {**self._env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                                       "extra_arguments": KERNEL_ARGS}
+            if not self.log_output:
+                options["stderr"] = subprocess.DEVNULL
+            await km.start_kernel(**options)
         client = km.client()
         client.start_channels()
         try:
             await wait_until_ready(km, client, START_TIMEOUT_S)
+            if adopted is not None:  # the kernel has read its connection file: nobody needs it any more
+                os.unlink(adopted.connection_file)
             ready = time.monotonic()
             # A failed import is left for the notebook's own import cell to report.
             await _execute(km, client, WARM_CODE)
@@ -209,6 +220,16 @@ class KernelPool:
             await km.shutdown_kernel(now=True)
             raise
         return WarmKernel(km, client, start_s=ready - started, warm_s=time.monotonic() - ready)
+
+
+def _adopt(km: AsyncKernelManager, kernel: PrelaunchedKernel) -> None:
+    """Make ``km`` the manager of a kernel started elsewhere: its connection file and its process."""
+    km.load_connection_file(kernel.connection_file)
+    km.connection_file = kernel.connection_file
+    provisioner = LocalProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    provisioner.process = kernel.process
+    provisioner.pid = provisioner.pgid = kernel.process.pid  # it leads its own session and process group
+    km.provisioner = provisioner
 
 
 async def _execute(km: AsyncKernelManager, client: AsyncKernelClient, code: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import psutil
 import pytest
 from nbclient import NotebookClient
 
-from harness.execution import forkserver
+from harness.execution import forkserver, prelaunch
 from harness.execution.kernels import KernelPool
 
 PROBE = ("import os, sys\n"
@@ -110,3 +110,16 @@ def test_pools_of_a_batch_share_one_fork_server(tmp_path, monkeypatch):
     finally:
         server.close()
     assert server._proc.poll() is not None and not folder.exists()
+
+
+def test_a_prelaunched_kernel_is_adopted_as_the_first(tmp_path):
+    kernel = prelaunch.launch(os.environ)
+    with KernelPool(1, limit=1, fork=False, adopt=kernel) as pool:
+        lease = pool.lease()
+        try:
+            pid, cwd, var, *_ = _probe(lease({"FIXTURE_VAR": "x"}, tmp_path), tmp_path)
+        finally:
+            lease.release()
+    assert int(pid) == kernel.process.pid and (cwd, var) == (str(tmp_path), "x"), "the very process started first"
+    assert not Path(kernel.connection_file).exists(), "its connection file is gone once it answered"
+    assert _gone(int(pid))

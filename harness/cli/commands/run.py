@@ -30,13 +30,16 @@ def run(test_dir: str, force: bool, skip_import: bool, timeout_ms: int | None, d
     SIGTERM). A second Ctrl-C quits at once (130) and leaves the cleanup for ``harness cleanup``.
     """
     from ...config import kernel_environment
-    from ...execution.kernels import KernelPool
+    from ...execution import prelaunch
 
     if not all((Path(test_dir) / name).is_file() for name in ("bundle.json", "test.ipynb")):
         _checked(test_dir)  # raises the precise problem before anything starts
     target = resolve_or_start(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir)
     # The kernel boots while the fixture and the target are checked; it gets the run's own variables later.
-    pool = KernelPool(1, limit=1, fork=False, log_output=debug, env=kernel_environment(target, {}))
+    kernel = prelaunch.launch(kernel_environment(target, {}), log_output=debug)
+    from ...execution.kernels import KernelPool
+
+    pool = KernelPool(1, limit=1, fork=False, log_output=debug, adopt=kernel)
     try:
         sys.exit(_run(_checked(test_dir), target, pool, force=force, skip_import=skip_import, debug=debug,
                       as_json=as_json))
