@@ -10,7 +10,7 @@ artifacts) goes into every report as properties; pytest-html links each failure'
 """
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -21,6 +21,7 @@ from ..errors import FixtureError, HarnessError
 from ..execution.discovery import is_fixture_folder
 
 if TYPE_CHECKING:
+    from ..execution.checks import FixtureFolder
     from .session import FixtureSession
 
 _SESSION = pytest.StashKey["FixtureSession"]()
@@ -28,7 +29,6 @@ _KEY_OWNERS = pytest.StashKey[dict]()
 STOPPED_BY = pytest.StashKey[int]()
 """The signal that stopped the session (in the xdist controller, or the only process)."""
 _CHILDREN = pytest.StashKey[set]()
-_FORK_SERVER = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,11 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from ..execution import forkserver
 
-    if not forkserver.supported() or os.environ.get(forkserver.SHARED_ENV):
-        return
-    server = forkserver.ForkServer()
-    config.stash[_FORK_SERVER] = server
-    os.environ[forkserver.SHARED_ENV] = server.address
+    server = contextlib.ExitStack()
+    server.enter_context(forkserver.shared())
+    config.add_cleanup(server.close)
 
 
 def _runs_fixtures(config: pytest.Config) -> bool:
@@ -99,7 +97,7 @@ class FixtureDirectory(pytest.Directory):
             owner = owners.setdefault(workflow["key"], self.path)
             if owner != self.path:
                 raise FixtureError(f"workflow key {workflow['key']!r} is in both {owner} and {self.path}")
-        yield FixtureItem.from_parent(self, name=self.path.name)
+        yield FixtureItem.from_parent(self, name=self.path.name, fixture=fixture)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, HarnessError):
@@ -118,6 +116,10 @@ class FixtureFailed(Exception):
 class FixtureItem(pytest.Item):
     """Runs the fixture notebook in a pre-started kernel, in a lane (tenant) of its own."""
 
+    def __init__(self, *, fixture: "FixtureFolder", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fixture = fixture  # checked at collection
+
     def runtest(self) -> None:
         """Run the fixture. The first Ctrl-C (or SIGTERM) stops it cleanly (cleanup, artifacts, a failure
         report) and then the session; a second one is pytest's ``KeyboardInterrupt`` (cleanup left in
@@ -127,7 +129,7 @@ class FixtureItem(pytest.Item):
 
         stop = StopRequest()
         with graceful_signals(stop):
-            result, tenant_id = _session(self.config).run(self.path, stop)
+            result, tenant_id = _session(self.config).run(self.fixture, stop)
         self.user_properties.extend(properties(result, tenant_id))
         if stop.requested:
             self.config.stash[STOPPED_BY] = stop.signum or 2
@@ -264,8 +266,3 @@ def _stop_between_fixtures(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _SESSION in config.stash:
         config.stash[_SESSION].close()
-    if _FORK_SERVER in config.stash:
-        from ..execution.forkserver import SHARED_ENV
-
-        os.environ.pop(SHARED_ENV, None)
-        config.stash[_FORK_SERVER].close()

@@ -19,7 +19,7 @@ from ..execution.kernels import KernelPool
 from ..execution.lanes import claim_lane, lane_targets
 from ..execution.preflight import preflight
 from ..execution.single import FixtureResult, run_fixture
-from ..execution.checks import check_fixture
+from ..execution.checks import FixtureFolder
 from ..local_sandbox import resolve_or_start
 
 
@@ -76,13 +76,12 @@ class FixtureSession:
             raise
         self.pool, self.lanes = pool, lanes
 
-    def run(self, folder: Path, stop: StopRequest) -> tuple[FixtureResult, str]:
+    def run(self, fixture: FixtureFolder, stop: StopRequest) -> tuple[FixtureResult, str]:
         """Run one fixture in a lane of its own and a warm kernel; return the verdict and the tenant it ran in."""
         self.prepare()
         if self.error is not None:
             raise self.error
         assert self.lanes is not None and self.pool is not None
-        fixture = check_fixture(folder)
         lease = self.pool.lease()
         try:
             with claim_lane(self.lanes, self.slot) as lane:

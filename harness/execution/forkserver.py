@@ -28,8 +28,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterator, NoReturn
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
@@ -140,6 +141,22 @@ class ForkServer(ForkServerClient):
             self._proc.kill()
             self._proc.wait()
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+@contextmanager
+def shared() -> Iterator[ForkServer | None]:
+    """A fork server for this process and every process it starts (``HARNESS_FORK_SERVER``), stopped
+    at the end; none when forking is unsupported or one is shared already."""
+    if not supported() or os.environ.get(SHARED_ENV):
+        yield None
+        return
+    server = ForkServer()
+    os.environ[SHARED_ENV] = server.address
+    try:
+        yield server
+    finally:
+        os.environ.pop(SHARED_ENV, None)
+        server.close()
 
 
 class ForkedProcess:

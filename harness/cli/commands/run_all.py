@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import sys
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -32,7 +32,7 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
-@click.command("run-all", context_settings={"ignore_unknown_options": False})
+@click.command("run-all")
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("-k", "keyword", default=None, metavar="EXPR",
               help="Only fixtures whose name matches, e.g. 'ticket and not schema' (pytest's -k).")
@@ -71,28 +71,14 @@ def run_all(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard
     lines, reports), then exits 130 (143); a second Ctrl-C quits at once, leaving cleanup for
     ``harness cleanup``. More pytest arguments go in `--pytest-args` (e.g. `--pytest-args='--lf'`).
     """
-    shard_spec = _shard(shard)
-    with _fork_server():
-        _run_all_with(paths, keyword, jobs, shard_spec, durations_path, store_durations, junit_xml, html_path,
-                      json_path, fail_fast, force, skip_import, timeout_ms, artifacts_dir, pytest_args, target_flags)
-
-
-@contextlib.contextmanager
-def _fork_server() -> Iterator[None]:
-    """The batch's kernel fork server, started first so its imports overlap the checks and pytest's start
-    (the plugin uses it rather than starting its own)."""
     from ...execution import forkserver
 
-    if not forkserver.supported() or os.environ.get(forkserver.SHARED_ENV):
-        yield
-        return
-    server = forkserver.ForkServer()
-    os.environ[forkserver.SHARED_ENV] = server.address
-    try:
-        yield
-    finally:
-        os.environ.pop(forkserver.SHARED_ENV, None)
-        server.close()
+    shard_spec = _shard(shard)
+    # The batch's kernel fork server starts first, so its imports overlap the checks and pytest's start
+    # (the plugin uses it rather than starting its own).
+    with forkserver.shared():
+        _run_all_with(paths, keyword, jobs, shard_spec, durations_path, store_durations, junit_xml, html_path,
+                      json_path, fail_fast, force, skip_import, timeout_ms, artifacts_dir, pytest_args, target_flags)
 
 
 def _run_all_with(paths: tuple[str, ...], keyword: str | None, jobs: int | None, shard_spec: tuple[int, int] | None,
