@@ -1,10 +1,10 @@
 """Where the local sandbox keeps its state, and the environment that points a client at it.
 
-This module is all the harness library knows about the sandbox: a state file, read like any
-other configuration source. The state file names the server process (pid, start time, command
-line), its URL, and three database URLs: ``database_url`` for the read-only role (assertions),
-``database_write_url`` for the writer role (cleanup) and ``admin_database_url`` for the owner
-(sandbox internals, reset and tests that need DDL).
+The kit never reads this file: the CLI and the pytest plugin turn it into environment variables
+(:func:`env_for`, through ``harness.local_sandbox``), read like any other configuration. The state
+file names the server process (pid, start time, command line), its URL, and three database URLs:
+``database_url`` for the read-only role (assertions), ``database_write_url`` for the writer role
+(cleanup) and ``admin_database_url`` for the owner (sandbox internals, reset and tests that need DDL).
 """
 from __future__ import annotations
 

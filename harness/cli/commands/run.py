@@ -31,8 +31,9 @@ def run(test_dir: str, force: bool, skip_import: bool, timeout_ms: int | None, d
     """
     from ...config import kernel_environment
     from ...execution import prelaunch
+    from ...execution.discovery import is_fixture_folder
 
-    if not all((Path(test_dir) / name).is_file() for name in ("bundle.json", "test.ipynb")):
+    if not is_fixture_folder(Path(test_dir)):
         _checked(test_dir)  # raises the precise problem before anything starts
     target = resolve_or_start(**target_flags, timeout_ms=timeout_ms, artifacts_dir=artifacts_dir)
     # The kernel boots while the fixture and the target are checked; it gets the run's own variables later.
