@@ -1,7 +1,6 @@
 """Project and task writes → workflow events → runs: payloads valid for their catalog schemas."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
@@ -9,9 +8,10 @@ from harness.contract.event_payloads import default_registry
 
 from .v1_helpers import (
     TenantApi,
+    delete_project,
     event_workflows,
+    new_project,
     runs_of,
-    ticket_refs,
 )
 
 WORKFLOWS = {  # name -> (trigger event, pinned ref)
@@ -32,12 +32,9 @@ def workflows(acme):
 
 @pytest.fixture()
 def project(acme):
-    with acme.http() as http:
-        created = http.post("/api/v1/projects", json={"client_id": ticket_refs(acme)["client_id"],
-                                                      "project_name": f"Events {uuid.uuid4()}",
-                                                      "create_default_phase": True}).json()["data"]
+    created = new_project(acme, "Events")
     yield created
-    acme.sql("DELETE FROM projects WHERE tenant = %s AND project_id = %s", (acme.tenant_id, created["project_id"]))
+    delete_project(acme, created["project_id"])
 
 
 def inputs(acme: TenantApi, workflows: dict[str, str], name: str, project_id: str) -> list[dict]:

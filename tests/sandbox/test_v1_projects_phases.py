@@ -6,16 +6,13 @@ import uuid
 import pytest
 
 from .test_tenancy import extra_key
-from .v1_helpers import ticket_refs
+from .v1_helpers import delete_project, new_project
 
 
 @pytest.fixture()
 def project(acme):
     """A project with its default phase and two task status mappings (To Do, Done); removed afterwards."""
-    with acme.http() as http:
-        created = http.post("/api/v1/projects", json={"client_id": ticket_refs(acme)["client_id"],
-                                                      "project_name": f"Phases {uuid.uuid4()}",
-                                                      "create_default_phase": True}).json()["data"]
+    created = new_project(acme, "Phases")
     mappings = {}
     for order, name in enumerate(("To Do", "Done")):
         status = acme.one("SELECT status_id FROM statuses WHERE tenant = %s AND status_type = 'project_task' "
@@ -26,7 +23,7 @@ def project(acme):
             (acme.tenant_id, created["project_id"], status, order))["project_status_mapping_id"])
     phase = acme.one("SELECT phase_id, wbs_code FROM project_phases WHERE project_id = %s", (created["project_id"],))
     yield {**created, "phase_id": str(phase["phase_id"]), "phase_wbs": phase["wbs_code"], "mappings": mappings}
-    acme.sql("DELETE FROM projects WHERE tenant = %s AND project_id = %s", (acme.tenant_id, created["project_id"]))
+    delete_project(acme, created["project_id"])
 
 
 def test_phases_list_create_update_delete(acme, project):

@@ -76,6 +76,20 @@ def delete_ticket(t: TenantApi, ticket_id: str) -> None:
     t.sql("DELETE FROM tickets WHERE tenant = %s AND ticket_id = %s", (t.tenant_id, ticket_id))
 
 
+def new_project(t: TenantApi, name: str) -> dict[str, Any]:
+    """Create a project with its default phase through ``POST /api/v1/projects``; the response's ``data``."""
+    body = {"client_id": ticket_refs(t)["client_id"], "project_name": f"{name} {uuid.uuid4()}",
+            "create_default_phase": True}
+    with t.http() as http:
+        response = http.post("/api/v1/projects", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+def delete_project(t: TenantApi, project_id: str) -> None:
+    t.sql("DELETE FROM projects WHERE tenant = %s AND project_id = %s", (t.tenant_id, project_id))
+
+
 def tiny_bundle(key: str, *, event: str = "TICKET_CREATED", ref: str = "payload.TicketCreated.v1",
                 paused: bool = False) -> dict[str, Any]:
     """A one-step published workflow triggered by ``event`` and pinned to ``ref``."""
