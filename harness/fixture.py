@@ -13,10 +13,11 @@ import traceback
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from . import run_queries
-from .cleanup import JOURNAL_ENV, CleanupSession, Journal, attempt, mark, new_journal_path, start_journal
+from . import expect, run_queries
+from .cleanup import JOURNAL_ENV, CleanupSession, Journal, Sql, attempt, mark, new_journal_path, start_journal
 from .config import Target, resolve_target
 from .db import Database
 from .display.run_view import RunView
@@ -28,6 +29,11 @@ from .workflow import Bundle, ImportSummary, import_bundle, load_bundle
 if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
     import pandas as pd
 
+    from .domain.creators import Creators
+    from .domain.finders import Finders
+    from .domain.overrides import Overrides
+    from .domain.picks import Picks
+
 CONTEXT_FILE_ENV = "HARNESS_CONTEXT_FILE"
 DEADLINE_ENV = "HARNESS_DEADLINE"  # epoch seconds when the runner interrupts the kernel
 DEADLINE_MARGIN_S = 0.5
@@ -36,6 +42,14 @@ _PAUSE_OTHERS = ("UPDATE workflow_definitions SET is_paused = true "
                  "WHERE tenant = %s AND key LIKE 'fixture.%%' AND key <> %s")
 _SET_PAUSED = "UPDATE workflow_definitions SET is_paused = %s WHERE workflow_id = %s AND tenant = %s"
 _LOOKUP = "SELECT workflow_id FROM workflow_definitions WHERE tenant = %s AND key = %s"
+# What a fixture's workflow writes with the fixture's marker, swept at cleanup (rows since the fixture opened).
+_MARKED = {
+    "internal_notifications": "title LIKE %(marker)s OR message LIKE %(marker)s",
+    "interactions": "title LIKE %(marker)s OR notes LIKE %(marker)s",
+    "comments": "note LIKE %(marker)s",
+}
+_MARKED_ENTRIES = ("SELECT entry_id FROM schedule_entries WHERE tenant = %(tenant)s AND created_at >= %(since)s "
+                   "AND title LIKE %(marker)s")
 
 _active: "Fixture | None" = None
 
@@ -77,6 +91,35 @@ class Fixture:
         """The marker text this fixture's workflow writes: ``[fixture <name>]``."""
         return f"[fixture {self.test_id}{' ' + suffix if suffix else ''}]"
 
+    # -- the domain vocabulary ----------------------------------------------------------------
+    @cached_property
+    def picks(self) -> Picks:
+        """Existing rows of the tenant to build on: ``fx.picks.ticket_defaults()``, ``.technician()``, ..."""
+        from .domain.picks import Picks
+
+        return Picks(self)
+
+    @cached_property
+    def create(self) -> Creators:
+        """Rows this fixture creates, cleaned up afterwards: ``fx.create.ticket()``, ``.project()``, ..."""
+        from .domain.creators import Creators
+
+        return Creators(self)
+
+    @cached_property
+    def find(self) -> Finders:
+        """What the workflow wrote, as DataFrames: ``fx.find.comments(ticket_id)``, ``.notifications()``, ..."""
+        from .domain.finders import Finders
+
+        return Finders(self)
+
+    @cached_property
+    def override(self) -> Overrides:
+        """Tenant settings changed for this fixture only: ``fx.override.email_settings()``."""
+        from .domain.overrides import Overrides
+
+        return Overrides(self)
+
     # -- setup --------------------------------------------------------------------------
     def _install(self, *, force: bool, skip_import: bool) -> None:
         if skip_import:
@@ -91,6 +134,26 @@ class Fixture:
         writer.execute(_PAUSE_OTHERS, (self.tenant_id, self.workflow_key))
         writer.execute(_SET_PAUSED, (self.bundle.is_paused, self.workflow_id, self.tenant_id))
         self.mark_trigger()
+        self._sweep_marked_rows()
+
+    def _sweep_marked_rows(self) -> None:
+        """Register (journaled, before anything can be written) the removal of what the workflow writes
+        with this fixture's marker: notifications, interactions, comments, schedule entries, and on the
+        sandbox its sent mail. Only rows created since the fixture opened, in its tenant, are touched."""
+        parts = [f"{table} AS (DELETE FROM {table} WHERE tenant = %(tenant)s AND created_at >= %(since)s "
+                 f"AND ({where}))" for table, where in _MARKED.items()]
+        if self.db.scalar("SELECT to_regclass('email_outbox') IS NOT NULL"):
+            parts.append("email_outbox AS (DELETE FROM email_outbox WHERE tenant = %(tenant)s AND created_at >= %(since)s "
+                         "AND (subject LIKE %(marker)s OR text LIKE %(marker)s))")
+        parts += [f"entries AS ({_MARKED_ENTRIES})",
+                  "conflicts AS (DELETE FROM schedule_conflicts WHERE tenant = %(tenant)s AND (entry_id_1 IN "
+                  "(SELECT entry_id FROM entries) OR entry_id_2 IN (SELECT entry_id FROM entries)))",
+                  "assignees AS (DELETE FROM schedule_entry_assignees WHERE tenant = %(tenant)s "
+                  "AND entry_id IN (SELECT entry_id FROM entries))"]
+        sql = ("WITH " + ", ".join(parts) +
+               " DELETE FROM schedule_entries WHERE tenant = %(tenant)s AND entry_id IN (SELECT entry_id FROM entries)")
+        params = {"tenant": self.tenant_id, "since": self.trigger_started_at, "marker": f"%{self.marker()}%"}
+        self.on_cleanup(Sql(sql, params), "remove what the workflow wrote with the fixture's marker")
 
     def mark_trigger(self) -> datetime:
         """Record now, by the database's clock, as the trigger start time; runs started earlier are ignored.
@@ -142,18 +205,20 @@ class Fixture:
         self.timings["run_seen"] = time.time()
         return self.run
 
-    def _run_id(self) -> str:
+    @property
+    def run_id(self) -> str:
+        """The current run's id (after :meth:`wait_for_run`)."""
         if self.run is None:
             raise FixtureError("no run yet: call fx.wait_for_run() first")
         return self.run["run_id"]
 
     def steps(self) -> pd.DataFrame:
         """The current run's steps as a DataFrame."""
-        return run_queries.run_steps(self.db, self._run_id())
+        return run_queries.run_steps(self.db, self.run_id)
 
     def logs(self, limit: int = 200) -> pd.DataFrame:
         """The current run's logs as a DataFrame (newest first)."""
-        return run_queries.run_logs(self.db, self._run_id(), limit)
+        return run_queries.run_logs(self.db, self.run_id, limit)
 
     def step(self, definition_step_id: str) -> dict[str, Any] | None:
         """The latest step row with this ``definition_step_id``, or ``None``."""
@@ -190,6 +255,26 @@ class Fixture:
             view = RunView(header, pd.DataFrame([run]), steps, run_queries.run_logs(self.db, run["run_id"], log_limit))
         view.show()
         return view
+
+    def expect_run(self, status: str = "SUCCEEDED", *, event_type: str | None = None,
+                   steps: Sequence[str] | None = None, step_status: str | None = "SUCCEEDED") -> pd.DataFrame:
+        """Assert the current run: its ``status``, its ``event_type``, the ``definition_step_id`` of its
+        steps in execution order, and that every step ended ``step_status`` (``None``: any). Shows the run
+        first (:meth:`show_run`), so a failure is read off the picture. Returns the steps."""
+        run = self.run or {}
+        self.show_run()
+        if not run:
+            raise FixtureError("no run yet: call fx.wait_for_run() first")
+        error = run.get("error_json")
+        expect.equal(run["status"], status, "run status" + (f" (error: {error})" if error else ""))
+        if event_type is not None:
+            expect.equal(run["event_type"], event_type, "event type")
+        found = self.steps()
+        if steps is not None:
+            expect.equal(list(found["definition_step_id"]), list(steps), "steps in execution order")
+        if step_status is not None:
+            expect.rows(found, f"status != {step_status!r}", exactly=0, message=f"steps not {step_status}")
+        return found
 
     def retrigger(self) -> datetime:
         """Start the trigger over in a live kernel: run (and forget) the cleanup hooks registered so
@@ -238,6 +323,17 @@ class Fixture:
                 errors.append(error)
         self.cleanup_errors.extend(errors)
         return errors
+
+    def summary(self) -> dict[str, Any]:
+        """Who this fixture is: workflow, tenant, marker, trigger time (what the notebook shows for ``fx``)."""
+        return {"workflow_key": self.workflow_key, "workflow_id": self.workflow_id, "tenant": self.tenant_id,
+                "marker": self.marker(), "trigger_started_at": self.trigger_started_at}
+
+    def _ipython_display_(self) -> None:
+        import pandas as pd
+        from IPython.display import display
+
+        display(pd.DataFrame([self.summary()]))
 
     # -- reporting ----------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:

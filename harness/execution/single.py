@@ -108,8 +108,8 @@ def _execute(fixture: FixtureFolder, target: Target, journal: Journal, *, force:
                    DEADLINE_ENV: str(time.time() + target.timeout_ms / 1000)}
         env = kernel_environment(target, {**run_env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
         outcome = EngineOutcome()
-        parameters = {"fixture_dir": str(fixture.path), "timeout_ms": target.timeout_ms, "force": force,
-                      "skip_import": skip_import}
+        parameters = {"fixture_dir": str(fixture.path),
+                      "options": {"timeout_ms": target.timeout_ms, "force": force, "skip_import": skip_import}}
         engine_error = ""
         try:
             # papermill's cwd= changes the whole process's folder: only for a kernel started here

@@ -1,0 +1,118 @@
+"""Creators (``fx.create``): tickets, projects with phases and tasks, schedule entries, contacts.
+
+Each goes through ``/api/v1`` where AlgaPSA has a route (so the server publishes its events, as it
+would for a person), else through the writer session, and registers its cleanup before returning:
+an API delete with the SQL cascade as its fallback, journaled, so nothing is left behind even when
+the kernel dies.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from ..cleanup import ApiDelete, Sql
+from .record import Record
+
+if TYPE_CHECKING:
+    from ..fixture import Fixture
+
+_TICKET_COLUMNS = ("ticket_id, ticket_number, title, client_id, board_id, status_id, priority_id, assigned_to, "
+                   "attributes, created_at")
+_TICKET_ROWS = (  # children first; only when the API refuses the delete or is unreachable
+    "DELETE FROM comments WHERE tenant = %(tenant)s AND ticket_id = %(id)s",
+    "DELETE FROM project_ticket_links WHERE tenant = %(tenant)s AND ticket_id = %(id)s",
+    "DELETE FROM tickets WHERE tenant = %(tenant)s AND ticket_id = %(id)s",
+)
+_PROJECT_ROWS = (
+    "DELETE FROM task_checklist_items WHERE tenant = %(tenant)s AND task_id IN (SELECT t.task_id FROM project_tasks t "
+    "JOIN project_phases p ON p.tenant = t.tenant AND p.phase_id = t.phase_id WHERE p.project_id = %(id)s)",
+    "DELETE FROM project_ticket_links WHERE tenant = %(tenant)s AND project_id = %(id)s",
+    "DELETE FROM project_tasks t USING project_phases p WHERE t.tenant = %(tenant)s AND p.tenant = t.tenant "
+    "AND p.phase_id = t.phase_id AND p.project_id = %(id)s",
+    "DELETE FROM project_phases WHERE tenant = %(tenant)s AND project_id = %(id)s",
+    "DELETE FROM project_status_mappings WHERE tenant = %(tenant)s AND project_id = %(id)s",
+    "DELETE FROM projects WHERE tenant = %(tenant)s AND project_id = %(id)s",
+)
+SCHEDULE_ROWS = (
+    "DELETE FROM schedule_conflicts WHERE tenant = %(tenant)s AND (entry_id_1 = %(id)s OR entry_id_2 = %(id)s)",
+    "DELETE FROM schedule_entry_assignees WHERE tenant = %(tenant)s AND entry_id = %(id)s",
+    "DELETE FROM schedule_entries WHERE tenant = %(tenant)s AND entry_id = %(id)s",
+)
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as AlgaPSA's API writes it: ISO 8601 in UTC with milliseconds and a ``Z``."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Creators:
+    """Rows a fixture creates for itself, each cleaned up after the test whatever happens."""
+
+    def __init__(self, fx: Fixture) -> None:
+        self._fx = fx
+
+    def _title(self, what: str, title: str | None) -> str:
+        return title or f"{self._fx.marker()} {what} {uuid.uuid4().hex[:8]}"
+
+    def _delete_later(self, path: str, rows: Iterable[str], row_id: str, label: str) -> None:
+        params = {"tenant": self._fx.tenant_id, "id": row_id}
+        self._fx.on_cleanup(ApiDelete(path, fallback=[Sql(statement, params) for statement in rows]), label)
+
+    def ticket(self, title: str | None = None, **fields: Any) -> Record:
+        """``POST /api/v1/tickets``; the server publishes TICKET_CREATED. Client, board, status and priority
+        default to :meth:`harness.domain.picks.Picks.ticket_defaults`; other ``fields`` go into the body."""
+        body = {"title": self._title("ticket", title), **fields}
+        if not all(body.get(key) for key in ("client_id", "board_id", "status_id", "priority_id")):
+            defaults = self._fx.picks.ticket_defaults()
+            body = {key: defaults[key] for key in ("client_id", "board_id", "status_id", "priority_id")} | body
+        ticket_id = self._fx.api.post("/api/v1/tickets", body).json["data"]["ticket_id"]
+        self._delete_later(f"/api/v1/tickets/{ticket_id}", _TICKET_ROWS, ticket_id, "delete the ticket")
+        return self._fx.find.ticket(ticket_id)
+
+    def project(self, name: str | None = None, *, phases: Iterable[str] = (),
+                tasks: Mapping[str, Iterable[str]] | None = None, **fields: Any) -> Record:
+        """``POST /api/v1/projects`` for the oldest client (unless ``client_id`` is given), then one
+        ``POST .../phases`` per name in ``phases`` and one ``POST .../phases/{id}/tasks`` per task name
+        in ``tasks[phase name]``. Returns the project row, plus ``phases`` and ``tasks`` as DataFrames."""
+        fx = self._fx
+        body = {"project_name": self._title("project", name), **fields}
+        body.setdefault("client_id", fx.picks.client().client_id)
+        project_id = fx.api.post("/api/v1/projects", body).json["data"]["project_id"]
+        self._delete_later(f"/api/v1/projects/{project_id}", _PROJECT_ROWS, project_id, "delete the project")
+        base = f"/api/v1/projects/{project_id}/phases"
+        for phase_name in phases:
+            phase_id = fx.api.post(base, {"phase_name": phase_name}).json["data"]["phase_id"]
+            for task_name in (tasks or {}).get(phase_name, ()):
+                fx.api.post(f"{base}/{phase_id}/tasks", {"task_name": task_name})
+        row = fx.db.one("SELECT project_id, project_name, project_number, client_id, status, wbs_code "
+                        "FROM projects WHERE tenant = %s AND project_id = %s", (fx.tenant_id, project_id))
+        return Record({**(row or {}), "phases": fx.find.project_phases(project_id),
+                       "tasks": fx.find.project_tasks(project_id)})
+
+    def schedule_entry(self, start: datetime, end: datetime, *, title: str | None = None,
+                       user_ids: Iterable[str] = (), **fields: Any) -> Record:
+        """``POST /api/v1/schedules``: an entry from ``start`` to ``end`` assigned to ``user_ids``
+        (``work_item_type``/``work_item_id``, ``notes``, ``is_private`` as further ``fields``)."""
+        body = {"title": self._title("schedule entry", title), "scheduled_start": iso(start),
+                "scheduled_end": iso(end), "assigned_user_ids": list(user_ids), **fields}
+        entry_id = self._fx.api.post("/api/v1/schedules", body).json["data"]["entry_id"]
+        self._delete_later(f"/api/v1/schedules/{entry_id}", SCHEDULE_ROWS, entry_id, "delete the schedule entry")
+        return Record(self._fx.find.schedule_entries(entry_id=entry_id).iloc[0].to_dict())
+
+    def contact(self, full_name: str | None = None, *, email: str | None = None, client_id: str | None = None,
+                **fields: Any) -> Record:
+        """A contact of ``client_id`` (default: the oldest client), written through the writer session:
+        the sandbox has no contacts route, and the row is AlgaPSA's ``contacts`` row on either target."""
+        fx = self._fx
+        suffix = uuid.uuid4().hex[:8]
+        columns = {"tenant": fx.tenant_id, "full_name": full_name or f"{fx.marker()} contact {suffix}",
+                   "email": email or f"fixture.{suffix}@example.com",
+                   "client_id": client_id or fx.picks.client().client_id, **fields}
+        contact_id = str(uuid.uuid4())
+        fx.on_cleanup(Sql("DELETE FROM contacts WHERE tenant = %s AND contact_name_id = %s", (fx.tenant_id, contact_id)),
+                      "delete the contact")
+        names = ", ".join(columns)
+        return Record(fx.db.writer().records(
+            f"INSERT INTO contacts (contact_name_id, {names}) VALUES (%s, {', '.join(['%s'] * len(columns))}) "
+            "RETURNING contact_name_id, full_name, email, client_id, created_at", (contact_id, *columns.values()))[0])

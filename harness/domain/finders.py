@@ -1,0 +1,107 @@
+"""Finders (``fx.find``): the rows a workflow wrote for this fixture, as DataFrames.
+
+Rows are found by the id they belong to (a ticket, a project, a user, a run) and, where a workflow
+writes free text, by the fixture's marker (``[fixture <name>]``), newest first.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import FixtureError
+from ..redaction import redact_url
+from .record import Record
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..fixture import Fixture
+
+LIMIT = 50  # a fixture looks at a handful of rows; a runaway workflow should not flood the notebook
+
+
+class SandboxOnly(FixtureError):
+    """A fact only the sandbox records (e.g. sent mail) was asked of a target that does not keep it."""
+
+
+class Finders:
+    """Side effects of this fixture's workflow, read from AlgaPSA's tables."""
+
+    def __init__(self, fx: Fixture) -> None:
+        self._fx = fx
+
+    def _query(self, sql: str, **params: object) -> pd.DataFrame:
+        return self._fx.db.query(sql, {"tenant": self._fx.tenant_id, "marker": f"%{self._fx.marker()}%",
+                                       "limit": LIMIT, **params})
+
+    def ticket(self, ticket_id: str) -> Record:
+        """The ticket row (status, priority, assignee, attributes)."""
+        row = self._fx.db.one("SELECT ticket_id, ticket_number, title, client_id, board_id, status_id, priority_id, "
+                              "assigned_to, attributes, closed_at, updated_at FROM tickets "
+                              "WHERE tenant = %s AND ticket_id = %s", (self._fx.tenant_id, ticket_id))
+        if row is None:
+            raise FixtureError(f"no ticket {ticket_id} in tenant {self._fx.tenant_id}")
+        return Record(row)
+
+    def comments(self, ticket_id: str) -> pd.DataFrame:
+        """The ticket's comments, newest first."""
+        return self._query("SELECT comment_id, note, is_internal, is_resolution, author_type, user_id, created_at "
+                           "FROM comments WHERE tenant = %(tenant)s AND ticket_id = %(ticket)s "
+                           "ORDER BY created_at DESC LIMIT %(limit)s", ticket=ticket_id)
+
+    def notifications(self, user_id: str | None = None) -> pd.DataFrame:
+        """Internal notifications carrying this fixture's marker in the title or message (to ``user_id``, if given)."""
+        return self._query(
+            "SELECT user_id, title, message, type, category, template_name, link, is_read, created_at "
+            "FROM internal_notifications WHERE tenant = %(tenant)s AND (title LIKE %(marker)s OR message LIKE %(marker)s) "
+            "AND (%(user)s::uuid IS NULL OR user_id = %(user)s::uuid) ORDER BY created_at DESC LIMIT %(limit)s",
+            user=user_id)
+
+    def interactions(self, client_id: str | None = None, ticket_id: str | None = None) -> pd.DataFrame:
+        """Interactions (activity notes) carrying the marker in the title or notes, of ``client_id`` / ``ticket_id``."""
+        return self._query(
+            "SELECT interaction_id, title, notes, visibility, category, client_id, ticket_id, user_id, interaction_date "
+            "FROM interactions WHERE tenant = %(tenant)s AND (title LIKE %(marker)s OR notes LIKE %(marker)s) "
+            "AND (%(client)s::uuid IS NULL OR client_id = %(client)s::uuid) "
+            "AND (%(ticket)s::uuid IS NULL OR ticket_id = %(ticket)s::uuid) ORDER BY created_at DESC LIMIT %(limit)s",
+            client=client_id, ticket=ticket_id)
+
+    def project_phases(self, project_id: str) -> pd.DataFrame:
+        """The project's phases in order."""
+        return self._query("SELECT phase_id, phase_name, wbs_code, order_number, status FROM project_phases "
+                           "WHERE tenant = %(tenant)s AND project_id = %(project)s ORDER BY order_number",
+                           project=project_id)
+
+    def project_tasks(self, project_id: str) -> pd.DataFrame:
+        """The project's tasks with their phase, in WBS order."""
+        return self._query(
+            "SELECT t.task_id, t.task_name, t.description, t.wbs_code, t.status_id, t.assigned_to, p.phase_name, "
+            "t.created_at FROM project_tasks t JOIN project_phases p ON p.tenant = t.tenant AND p.phase_id = t.phase_id "
+            "WHERE t.tenant = %(tenant)s AND p.project_id = %(project)s ORDER BY t.wbs_code LIMIT %(limit)s",
+            project=project_id)
+
+    def schedule_entries(self, *, entry_id: str | None = None, work_item_id: str | None = None,
+                         user_id: str | None = None) -> pd.DataFrame:
+        """Schedule entries by id, by the work item they book (a ticket, a task) or by assignee (else by
+        marker), one row per assignee, newest first."""
+        return self._query(
+            "SELECT se.entry_id, se.title, se.notes, se.status, se.work_item_type, se.work_item_id, a.user_id, "
+            "se.scheduled_start, se.scheduled_end, se.is_private FROM schedule_entries se "
+            "LEFT JOIN schedule_entry_assignees a ON a.tenant = se.tenant AND a.entry_id = se.entry_id "
+            "WHERE se.tenant = %(tenant)s AND (%(entry)s::uuid IS NULL OR se.entry_id = %(entry)s::uuid) "
+            "AND (%(item)s::uuid IS NULL OR se.work_item_id = %(item)s::uuid) "
+            "AND (%(user)s::uuid IS NULL OR a.user_id = %(user)s::uuid) "
+            "AND (COALESCE(%(entry)s, %(item)s, %(user)s) IS NOT NULL OR se.title LIKE %(marker)s) "
+            "ORDER BY se.created_at DESC LIMIT %(limit)s", entry=entry_id, item=work_item_id, user=user_id)
+
+    def emails(self, run_id: str | None = None) -> pd.DataFrame:
+        """Mail sent by ``run_id`` (default: the current run). **Sandbox only**: the sandbox keeps what
+        ``email.send`` delivers in its ``email_outbox`` table; a real AlgaPSA hands mail to its provider,
+        where no query can see it, so on such a target this raises :class:`SandboxOnly` instead of
+        quietly asserting less."""
+        fx = self._fx
+        if not fx.db.scalar("SELECT to_regclass('email_outbox') IS NOT NULL"):
+            raise SandboxOnly(f"sent mail can only be read on the sandbox (its email_outbox table); "
+                              f"{redact_url(fx.target.base_url)} keeps no copy, so this fixture's mail check needs the sandbox")
+        return self._query('SELECT "to", cc, subject, text, provider_id, step_path, created_at FROM email_outbox '
+                           "WHERE tenant = %(tenant)s AND run_id = %(run)s ORDER BY created_at LIMIT %(limit)s",
+                           run=run_id or fx.run_id)
