@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..cleanup import ApiDelete, Sql
+from ..errors import FixtureError
 from .record import Record
 
 if TYPE_CHECKING:
@@ -74,21 +75,41 @@ class Creators:
                 tasks: Mapping[str, Iterable[str]] | None = None, **fields: Any) -> Record:
         """``POST /api/v1/projects`` for the oldest client (unless ``client_id`` is given), then one
         ``POST .../phases`` per name in ``phases`` and one ``POST .../phases/{id}/tasks`` per task name
-        in ``tasks[phase name]``. Returns the project row, plus ``phases`` and ``tasks`` as DataFrames."""
+        in ``tasks[phase name]`` (in the project's first status). Returns the project row, plus ``phases`` and ``tasks`` as DataFrames."""
         fx = self._fx
         body = {"project_name": self._title("project", name), **fields}
         body.setdefault("client_id", fx.picks.client().client_id)
         project_id = fx.api.post("/api/v1/projects", body).json["data"]["project_id"]
         self._delete_later(f"/api/v1/projects/{project_id}", _PROJECT_ROWS, project_id, "delete the project")
         base = f"/api/v1/projects/{project_id}/phases"
+        first_status = self._task_status(project_id) if tasks else None
         for phase_name in phases:
             phase_id = fx.api.post(base, {"phase_name": phase_name}).json["data"]["phase_id"]
             for task_name in (tasks or {}).get(phase_name, ()):
-                fx.api.post(f"{base}/{phase_id}/tasks", {"task_name": task_name})
+                fx.api.post(f"{base}/{phase_id}/tasks", {"task_name": task_name,
+                                                         "project_status_mapping_id": first_status})
         row = fx.db.one("SELECT project_id, project_name, project_number, client_id, status, wbs_code "
                         "FROM projects WHERE tenant = %s AND project_id = %s", (fx.tenant_id, project_id))
         return Record({**(row or {}), "phases": fx.find.project_phases(project_id),
                        "tasks": fx.find.project_tasks(project_id)})
+
+    def _task_status(self, project_id: str) -> str:
+        """The project's first task status mapping. AlgaPSA's API creates none (its UI does), so when the
+        project has none, one for the tenant's first project-task status is written (the project's
+        cleanup removes it)."""
+        fx = self._fx
+        found = fx.db.scalar("SELECT project_status_mapping_id FROM project_status_mappings WHERE tenant = %s "
+                             "AND project_id = %s ORDER BY display_order LIMIT 1", (fx.tenant_id, project_id))
+        if found is not None:
+            return str(found)
+        written = fx.db.writer().records(
+            "INSERT INTO project_status_mappings (tenant, project_id, status_id, display_order, is_visible, is_standard) "
+            "SELECT tenant, %(project)s, status_id, 1, true, false FROM statuses WHERE tenant = %(tenant)s "
+            "AND status_type = 'project_task' ORDER BY order_number LIMIT 1 RETURNING project_status_mapping_id",
+            {"tenant": fx.tenant_id, "project": project_id})
+        if not written:
+            raise FixtureError(f"tenant {fx.tenant_id} needs a project task status")
+        return str(written[0]["project_status_mapping_id"])
 
     def schedule_entry(self, start: datetime, end: datetime, *, title: str | None = None,
                        user_ids: Iterable[str] = (), **fields: Any) -> Record:

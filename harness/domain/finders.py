@@ -34,9 +34,11 @@ class Finders:
                                        "limit": LIMIT, **params})
 
     def ticket(self, ticket_id: str) -> Record:
-        """The ticket row (status, priority, assignee, attributes)."""
+        """The ticket row (status, priority, assignee, attributes: an object even where they were stored as
+        JSON text inside the jsonb)."""
         row = self._fx.db.one("SELECT ticket_id, ticket_number, title, client_id, board_id, status_id, priority_id, "
-                              "assigned_to, attributes, closed_at, updated_at FROM tickets "
+                              "assigned_to, CASE jsonb_typeof(attributes) WHEN 'string' THEN (attributes #>> '{}')::jsonb "
+                              "ELSE attributes END AS attributes, closed_at, updated_at FROM tickets "
                               "WHERE tenant = %s AND ticket_id = %s", (self._fx.tenant_id, ticket_id))
         if row is None:
             raise FixtureError(f"no ticket {ticket_id} in tenant {self._fx.tenant_id}")
@@ -105,3 +107,35 @@ class Finders:
         return self._query('SELECT "to", cc, subject, text, provider_id, step_path, created_at FROM email_outbox '
                            "WHERE tenant = %(tenant)s AND run_id = %(run)s ORDER BY created_at LIMIT %(limit)s",
                            run=run_id or fx.run_id)
+
+    def runs(self) -> pd.DataFrame:
+        """Runs of this fixture's workflow started since the trigger, whatever their status, newest first."""
+        fx = self._fx
+        return self._query("SELECT run_id, status, event_type, started_at, completed_at FROM workflow_runs "
+                           "WHERE tenant = %(tenant)s AND workflow_id = %(workflow)s AND started_at >= %(since)s "
+                           "ORDER BY started_at DESC LIMIT %(limit)s", workflow=fx.workflow_id,
+                           since=fx.trigger_started_at)
+
+    def events(self, correlation_key: str) -> pd.DataFrame:
+        """The events posted with ``correlation_key`` as the server recorded them (``workflow_runtime_events``,
+        rejected ones too, with their ``error_message``), oldest first."""
+        return self._query("SELECT event_name, payload_schema_ref, error_message, matched_run_id, created_at, "
+                           "processed_at FROM workflow_runtime_events WHERE tenant = %(tenant)s "
+                           "AND correlation_key = %(key)s ORDER BY created_at LIMIT %(limit)s", key=correlation_key)
+
+    def waits(self, run_id: str | None = None) -> pd.DataFrame:
+        """The waits (``event.wait`` and others) of ``run_id`` (default: the current run), oldest first."""
+        return self._query("SELECT wait_type, event_name, key, status, step_path, timeout_at, resolved_at "
+                           "FROM workflow_run_waits WHERE run_id = %(run)s ORDER BY created_at LIMIT %(limit)s",
+                           run=run_id or self._fx.run_id)
+
+    def run_input(self, run_id: str | None = None) -> Record:
+        """The input of ``run_id`` (default: the current run): the posted payload as the server enriched it."""
+        return Record(self._fx.db.scalar("SELECT input_json FROM workflow_runs WHERE tenant = %s AND run_id = %s",
+                                         (self._fx.tenant_id, run_id or self._fx.run_id)) or {})
+
+    def run_vars(self, run_id: str | None = None) -> Record:
+        """The workflow variables of ``run_id`` (default: the current run) in its last envelope snapshot."""
+        envelope = self._fx.db.scalar("SELECT envelope_json FROM workflow_run_snapshots WHERE run_id = %s "
+                                      "ORDER BY created_at DESC LIMIT 1", (run_id or self._fx.run_id,))
+        return Record((envelope or {}).get("vars") or {})
