@@ -4,9 +4,9 @@ In a fixture notebook::
 
     import harness
     fx = harness.open_fixture(fixture_dir)
-    fx.post_event({...})
-    run = fx.wait_for_run()
-    harness.expect.equal(run["status"], "SUCCEEDED")
+    ticket = fx.create.ticket()
+    fx.wait_for_run(input_filter={"ticketId": ticket.ticket_id})
+    fx.expect_run("SUCCEEDED", steps=[...])
 
 Every ``harness.*`` import runs this module first, so it stays cheap: the public names below are
 imported on first use (``harness.open_fixture`` loads pandas, httpx and psycopg; ``harness --help``
@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # what IDEs and type checkers see; at run time __getattr__ im
     from .cleanup import ApiDelete, Sql
     from .config import Target, resolve_target
     from .db import Database
+    from .domain.creators import iso
+    from .domain.finders import SandboxOnly
+    from .domain.record import Record
     from .errors import (ConfigError, FixtureError, HarnessError, HttpError, ReadOnlyViolation, RunTimeout,
                          TargetUnreachable)
     from .fixture import Fixture, open_fixture
@@ -38,6 +41,7 @@ _HOMES = {
     "ApiDelete": ".cleanup", "Sql": ".cleanup",
     "Target": ".config", "resolve_target": ".config",
     "Database": ".db",
+    "iso": ".domain.creators", "SandboxOnly": ".domain.finders", "Record": ".domain.record",
     "ConfigError": ".errors", "FixtureError": ".errors", "HarnessError": ".errors", "HttpError": ".errors",
     "ReadOnlyViolation": ".errors", "RunTimeout": ".errors", "TargetUnreachable": ".errors",
     "Fixture": ".fixture", "open_fixture": ".fixture",
