@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.authoring.lab import copy_notebooks, lab_launch
+from harness.authoring.lab import SAVE_HOOK, copy_notebooks, lab_launch
 from harness.config import Target
 
 from .conftest import REPO, TARGET_VARS, clean_env
@@ -31,8 +31,8 @@ def free_port() -> int:
 def test_launch_runs_jupyter_lab_at_the_root_with_the_target_in_the_environment(tmp_path):
     launch = lab_launch(TARGET, port=8899, open_browser=False, extra_args=["--allow-root"], root=tmp_path,
                         base_env={"PATH": "/bin", "BASE_URL": "stale"})
-    assert launch.argv == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}",
-                           "--port=8899", "--no-browser", "--allow-root"]
+    assert launch.argv == [sys.executable, "-m", "jupyterlab", f"--ContentsManager.pre_save_hook={SAVE_HOOK}",
+                           f"--ServerApp.root_dir={tmp_path}", "--port=8899", "--no-browser", "--allow-root"]
     assert launch.cwd == tmp_path
     assert launch.env == {"PATH": "/bin", "BASE_URL": "http://127.0.0.1:9", "TENANT_ID": TARGET.tenant_id,
                           "DATABASE_URL": TARGET.database_url, "WORKFLOW_HARNESS_API_KEY": "k-secret",

@@ -23,6 +23,10 @@ def lab(port: int | None, no_browser: bool, jupyter_args: tuple[str, ...], targe
     triage-failure, bundle-inspector) are copied into its notebooks/ folder when missing; existing
     files are never overwritten.
 
+    Saving writes fixture notebooks (a test.ipynb beside a bundle.json) and the notebooks/ folder's
+    notebooks without outputs, execution counts or kernel details, so running them leaves no diff;
+    other notebooks are saved as they are.
+
     Arguments after `--` go to JupyterLab, e.g. `harness lab -- --allow-root` in a root container.
     """
     from ...authoring.lab import copy_notebooks, lab_launch, run_lab
