@@ -25,7 +25,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.sql import Composable
 
-from .errors import ReadOnlyViolation, TargetUnreachable
+from .errors import ReadOnlyViolation, TargetUnreachable, reason_of
 from .redaction import redact_url
 
 if TYPE_CHECKING:  # pandas is imported by query(): the runner checks the database without it
@@ -156,9 +156,8 @@ def _connect(url: str, *, read_only: bool) -> psycopg.Connection[dict[str, Any]]
         # would be remembered as prepared although the server never saw it.
         return psycopg.connect(url, autocommit=True, row_factory=dict_row, options=options, connect_timeout=10,
                                prepare_threshold=None if read_only else 5)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise TargetUnreachable(f"cannot connect to database {redact_url(url)}: {redact_url(reason)}") from None
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:  # refused, bad credentials, a malformed URL
+        raise TargetUnreachable(f"cannot connect to database {redact_url(url)}: {redact_url(reason_of(exc))}") from None
 
 
 class Writer:

@@ -51,3 +51,14 @@ class RunTimeout(HarnessError, AssertionError):
     def __init__(self, message: str, recent_runs: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.recent_runs = recent_runs or []
+
+
+def single_line(text: str) -> str:
+    """``text`` on one line: its non-blank lines, stripped, joined by ``; ``."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def reason_of(exc: BaseException) -> str:
+    """What ``exc`` says, on one line (a driver's first line is the reason, the next ones its hints);
+    the exception's type name when it says nothing."""
+    return single_line(str(exc)) or type(exc).__name__

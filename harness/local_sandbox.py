@@ -10,6 +10,8 @@ kernels never start or read the sandbox themselves; only the CLI and the pytest 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from .config import Target, resolve_target
@@ -22,8 +24,16 @@ def use_sandbox_unless_configured(base_url: str | None = None, tenant: str | Non
         return False
     from .sandbox.state_file import sandbox_env  # the sandbox's stack loads only when it is the target
 
-    os.environ.update(sandbox_env(start=True, tenant=tenant))
+    os.environ.update(sandbox_env(start=True, tenant=tenant, on_start=_say_started))
     return True
+
+
+def _say_started(state: dict[str, Any]) -> None:
+    """Tell the user, once, that a server now runs in the background, and how to stop it."""
+    folder = Path(state["data_dir"])
+    shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+    print(f"started the local sandbox in the background ({state['base_url']}, data in {shown}{os.sep}); "
+          "`harness sandbox stop` stops it", file=sys.stderr)
 
 
 def resolve_or_start(**fields: Any) -> Target:

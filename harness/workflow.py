@@ -72,6 +72,11 @@ def _detail(params: dict[str, Any]) -> str:
     return ""
 
 
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """Where a JSON text breaks and why, as a whole phrase (``malformed JSON at line 3 column 7: ...``)."""
+    return f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+
+
 def load_bundle(path: str | Path, expected_key: str | None = None) -> Bundle:
     """Read and check a bundle; raise :class:`FixtureError` with one line listing every problem."""
     path = Path(path)
@@ -82,7 +87,7 @@ def load_bundle(path: str | Path, expected_key: str | None = None) -> Bundle:
     except UnicodeDecodeError:
         raise FixtureError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise FixtureError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise FixtureError(f"{path}: {json_problem(exc)}") from None
     if not isinstance(data, dict):
         raise FixtureError(f"{path}: a bundle must be a JSON object")
     if data.get("format") != BUNDLE_FORMAT:

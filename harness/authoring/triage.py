@@ -1,7 +1,10 @@
-"""Reading a failure folder written by ``harness run`` (for ``notebooks/triage-failure.ipynb``)."""
+"""Reading a failure folder written by ``harness run`` (for ``notebooks/triage-failure.ipynb``), and that
+notebook executed on it as one HTML page to share (``harness triage``)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,10 +12,18 @@ from typing import Any
 import nbformat
 import pandas as pd
 
+from ..artifacts import notebook_html
+from ..config import DEFAULT_ARTIFACTS_DIR
 from ..errors import FixtureError
 from ..execution.cells import FailingCell, failing_cell
+from ..project import project_root
+from ..resources import notebooks_dir
+from ..workflow import json_problem
 
 CONTEXT_FILE = "failure.context.json"
+TRIAGE_NOTEBOOK = "triage-failure.ipynb"
+TRIAGE_OUTPUT = "triage.ipynb"
+TRIAGE_PAGE = "triage.html"
 
 
 @dataclass(frozen=True)
@@ -53,9 +64,17 @@ class Failure:
         return pd.DataFrame([{"status": status, "steps": n} for status, n in counts.items()])
 
 
-def failure_folder(path: str | Path) -> Path:
-    """``path`` itself when it holds ``failure.context.json``, else the newest failure folder below it."""
-    root = Path(path)
+def default_artifacts_folder() -> Path:
+    """Where runs leave their failures: ``$ARTIFACTS_DIR``, else ``artifacts``. A relative folder missing
+    from the current one is taken from the project root, so a notebook running in ``notebooks/`` finds it."""
+    folder = Path(os.environ.get("ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR)
+    return folder.absolute() if folder.is_absolute() or folder.is_dir() else project_root() / folder
+
+
+def failure_folder(path: str | Path | None = None) -> Path:
+    """``path`` itself when it holds ``failure.context.json``, else the newest failure folder below it
+    (default: :func:`default_artifacts_folder`)."""
+    root = Path(path) if path is not None else default_artifacts_folder()
     if (root / CONTEXT_FILE).is_file():
         return root
     found = sorted(root.rglob(CONTEXT_FILE), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
@@ -64,13 +83,47 @@ def failure_folder(path: str | Path) -> Path:
     return found[-1].parent
 
 
-def load_failure(path: str | Path) -> Failure:
-    """Read the failure folder at (or newest below) ``path``."""
+def load_failure(path: str | Path | None = None) -> Failure:
+    """Read the failure folder at (or newest below) ``path`` (default: :func:`default_artifacts_folder`)."""
     folder = failure_folder(path)
-    context = json.loads((folder / CONTEXT_FILE).read_text(encoding="utf-8"))
     error_file = folder / "failure.error.txt"
     notebook_file = folder / "failure.ipynb"
     export_file = folder / "failure.workflow-export.json"
     cell = failing_cell(nbformat.read(notebook_file, as_version=4)) if notebook_file.is_file() else None
-    return Failure(folder, context, error_file.read_text(encoding="utf-8") if error_file.is_file() else "", cell,
-                   json.loads(export_file.read_text(encoding="utf-8")) if export_file.is_file() else {})
+    error_text = error_file.read_text(encoding="utf-8") if error_file.is_file() else ""
+    export = _read_json(export_file) if export_file.is_file() else {}
+    return Failure(folder, _read_json(folder / CONTEXT_FILE), error_text, cell, export)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FixtureError(f"{path}: {json_problem(exc)}") from None
+
+
+def triage_page(path: str | Path | None = None) -> Path:
+    """Execute the triage notebook on the failure at (or newest below) ``path`` into ``triage.ipynb`` in
+    that failure folder, and render it to ``triage.html`` beside it, a page that needs no other file."""
+    import papermill
+    from jupyter_client.manager import KernelManager
+    from papermill.exceptions import PapermillExecutionError
+
+    folder = failure_folder(path)
+    _read_json(folder / CONTEXT_FILE)  # a broken context is the user's one-line error, not a failed cell
+    executed, page = folder / TRIAGE_OUTPUT, folder / TRIAGE_PAGE
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(stderr=subprocess.DEVNULL)  # the kernel's start-up warnings are no news to the user
+    failed: PapermillExecutionError | None = None
+    try:
+        papermill.execute_notebook(str(notebooks_dir() / TRIAGE_NOTEBOOK), str(executed), km=kernel,
+                                   parameters={"artifacts_folder": str(folder)}, progress_bar=False)
+    except PapermillExecutionError as exc:
+        failed = exc
+    finally:
+        kernel.shutdown_kernel(now=True)
+    page.write_text(notebook_html(executed), encoding="utf-8")
+    if failed is not None:
+        raise FixtureError(f"the triage notebook stopped at a cell ({failed.ename}: {failed.evalue}); "
+                           f"what it showed up to there is in {page}")
+    return page

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from ..execution.failures import NOTEBOOK, failure_details
+from ..artifacts import render_failure_notebook
+from ..execution.failures import failure_details
 from ..execution.single import FixtureResult
 
-RENDERED_NOTEBOOK = "failure.html"
 PROPERTY_NAMES = ("testId", "durationMs", "workMs", "reason", "tenantId", "runId", "workflowId", "artifacts")
 
 
@@ -59,19 +59,6 @@ def describe_failure(result: FixtureResult) -> str:
     return "\n".join(lines)
 
 
-def render_notebook(artifacts_dir: str) -> Path | None:
-    """The failure notebook rendered to HTML beside it (nbconvert), ``None`` when there is none."""
-    notebook = Path(artifacts_dir) / NOTEBOOK
-    if not notebook.is_file():
-        return None
-    from nbconvert import HTMLExporter  # slow to import: only when an HTML report is written
-
-    body, _ = HTMLExporter().from_filename(str(notebook))
-    rendered = notebook.with_name(RENDERED_NOTEBOOK)
-    rendered.write_text(body, encoding="utf-8")
-    return rendered
-
-
 def html_extras(config: pytest.Config, found: dict[str, str]) -> list[Any]:
     """pytest-html extras for a failed fixture: links to its rendered notebook and artifacts folder,
     relative to the report so both can be moved (uploaded) together."""
@@ -83,7 +70,7 @@ def html_extras(config: pytest.Config, found: dict[str, str]) -> list[Any]:
 
     base = Path(report_path).resolve().parent
     links = []
-    rendered = render_notebook(artifacts_dir)
+    rendered = render_failure_notebook(artifacts_dir)
     if rendered is not None:
         links.append(extras.url(os.path.relpath(rendered, base), name="failure notebook"))
     links.append(extras.url(os.path.relpath(artifacts_dir, base), name="artifacts"))

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from . import commands
-from ..errors import HarnessError
+from ..errors import HarnessError, single_line
 from ..redaction import redact_text
 
 USAGE_ERROR = 2
@@ -41,7 +41,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: user mistakes become one ``error:`` line and exit code 2, never a traceback.
 
-    The line is scrubbed of URL and DSN credentials, whatever the message quotes.
+    The line is scrubbed of URL and DSN credentials, whatever the message quotes; a message of several
+    lines (a database driver's reason and hints) is joined into one.
     """
     try:
         return cli.main(args=argv, prog_name="harness", standalone_mode=False)
@@ -59,6 +60,6 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _error(message: str) -> None:
-    click.echo(f"error: {redact_text(message)}", err=True)
+    click.echo(f"error: {single_line(redact_text(message))}", err=True)
 
 

@@ -1,6 +1,7 @@
 """Up-front checks of a fixture folder, so bad input fails fast with one clear line."""
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 from ..errors import FixtureError
-from ..workflow import Bundle, load_bundle
+from ..workflow import Bundle, json_problem, load_bundle
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,10 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
             warnings.simplefilter("ignore")  # e.g. missing cell ids: papermill copes, the user needs no noise
             return nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for bad files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # nbformat's own JSON message quotes the file's start cut at 80 characters: say where it breaks instead
+        cause = exc.__cause__
+        reason = (json_problem(cause) if isinstance(cause, json.JSONDecodeError)
+                  else (str(exc).strip().splitlines() or [type(exc).__name__])[0])
         raise FixtureError(f"{path}: not a readable notebook ({reason})") from None
 
 

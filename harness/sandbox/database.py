@@ -13,6 +13,7 @@ from typing import Any, Literal, Mapping
 import psycopg
 from psycopg import sql
 
+from ..errors import reason_of
 from ..redaction import redact_url
 from .db import seed as seeding
 from ..contract.event_payloads import default_registry
@@ -98,11 +99,10 @@ def prepare_database(url: str, api_keys: Mapping[str, str], *, reset: bool = Fal
             return seeding.describe(api_keys)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise StartRefused(f"cannot set up the sandbox schema in {redact_url(url)}: "
-                           f"{_first_line(exc)}") from None
+                           f"{_reason(exc)}") from None
     except psycopg.Error as exc:
-        raise StartRefused(f"cannot use database {redact_url(url)}: {_first_line(exc)}") from None
+        raise StartRefused(f"cannot use database {redact_url(url)}: {_reason(exc)}") from None
 
 
-def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return redact_url(lines[-1] if lines else type(exc).__name__)
+def _reason(exc: Exception) -> str:
+    return redact_url(reason_of(exc))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ConfigError
 from ..redaction import secrets_in_data
@@ -79,8 +79,10 @@ def env_for(state: dict[str, Any], tenant: str | None = None) -> dict[str, str]:
     return env
 
 
-def sandbox_env(*, start: bool = False, tenant: str | None = None) -> dict[str, str]:
-    """Environment for the local sandbox; start it first when ``start`` is true."""
+def sandbox_env(*, start: bool = False, tenant: str | None = None,
+                on_start: Callable[[dict[str, Any]], None] | None = None) -> dict[str, str]:
+    """Environment for the local sandbox; start it first when ``start`` is true and it is not running,
+    then call ``on_start`` with its state."""
     state = read_state()
     if state is None:
         if not start:
@@ -89,4 +91,6 @@ def sandbox_env(*, start: bool = False, tenant: str | None = None) -> dict[str, 
         from .control import start as start_sandbox  # imports the server stack only when needed
 
         state = start_sandbox()
+        if on_start is not None:
+            on_start(state)
     return env_for(state, tenant)

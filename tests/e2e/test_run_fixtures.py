@@ -49,7 +49,8 @@ def test_failing_fixture_leaves_scrubbed_artifacts(sandbox_env, tmp_path):
     assert len(folders) == 1
     folder = folders[0]
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["failure.context.json", "failure.error.txt", "failure.ipynb", "failure.workflow-export.json"]
+    assert names == ["failure.context.json", "failure.error.txt", "failure.html", "failure.ipynb",
+                     "failure.workflow-export.json"]
 
     context = json.loads((folder / "failure.context.json").read_text())
     assert context["run"]["status"] == "SUCCEEDED"

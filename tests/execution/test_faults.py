@@ -44,7 +44,7 @@ def harness(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
 def failure_folder(fault: Fault) -> Path:
     folders = list((fault.artifacts / "workflow-harness" / "journaled-fixture").iterdir())
     assert len(folders) == 1, folders
-    assert sorted(p.name for p in folders[0].iterdir()) == [
+    assert sorted(p.name for p in folders[0].iterdir() if p.name != "failure.html") == [  # html: harness run only
         "failure.context.json", "failure.error.txt", "failure.ipynb", "failure.workflow-export.json"]
     return folders[0]
 

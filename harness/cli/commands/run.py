@@ -56,6 +56,7 @@ def _checked(test_dir: str) -> Any:
 
 def _run(fixture: Any, target: Any, pool: Any, *, force: bool, skip_import: bool, debug: bool, as_json: bool) -> int:
     """Preflight, run the fixture in the pool's kernel, print the verdict; the exit code."""
+    from ...artifacts import render_failure_notebook
     from ...execution.interrupts import StopRequest, graceful_signals
     from ...execution.preflight import preflight
     from ...execution.single import run_fixture
@@ -73,6 +74,7 @@ def _run(fixture: Any, target: Any, pool: Any, *, force: bool, skip_import: bool
             if as_json:
                 click.echo(result.json_line())
             if result.artifacts_dir:
+                render_failure_notebook(result.artifacts_dir)  # failure.html, as run-all's HTML report links it
                 click.echo(f"artifacts: {result.artifacts_dir}", err=True)
     except KeyboardInterrupt:
         return stop.exit_code
