@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar, Union
 
 if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
     import pandas as pd
@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module a
 Where = Union[None, str, Mapping[str, Any], Callable[["pd.DataFrame"], "pd.Series[bool]"]]
 MAX_SHOWN_ROWS = 20
 MAX_CELL_CHARS = 48  # under pandas' display.max_colwidth (50), which cuts longer text itself
+E = TypeVar("E", bound=BaseException)
 
 
 class ExpectationFailed(AssertionError):
@@ -101,6 +102,15 @@ def contains(haystack: Any, needle: str, message: str | None = None) -> None:
     """Fail unless ``needle`` is a substring of ``str(haystack)``."""
     if haystack is None or needle not in str(haystack):
         _fail(f"{message + ': ' if message else ''}{needle!r} not found in {haystack!r}")
+
+
+def raises(error: type[E], call: Callable[..., Any], *args: Any, message: str | None = None, **kwargs: Any) -> E:
+    """Call ``call(*args, **kwargs)`` and return the ``error`` it raises; fail if it returns instead."""
+    try:
+        result = call(*args, **kwargs)
+    except error as exc:
+        return exc
+    raise ExpectationFailed(f"{message + ': ' if message else ''}expected {error.__name__}, got {result!r}")
 
 
 def _select(frame: pd.DataFrame, where: Where) -> pd.DataFrame:

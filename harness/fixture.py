@@ -21,7 +21,7 @@ from .cleanup import JOURNAL_ENV, CleanupSession, Journal, Sql, attempt, mark, n
 from .config import Target, resolve_target
 from .db import Database
 from .display.run_view import RunView
-from .errors import FixtureError
+from .errors import FixtureError, RunTimeout
 from .http import AlgaClient, Response
 from .redaction import redact_url
 from .workflow import Bundle, ImportSummary, import_bundle, load_bundle
@@ -275,6 +275,18 @@ class Fixture:
         if step_status is not None:
             expect.rows(found, f"status != {step_status!r}", exactly=0, message=f"steps not {step_status}")
         return found
+
+    def expect_no_run(self, window_ms: int = 1500) -> pd.DataFrame:
+        """Assert that the trigger starts no run of this workflow: none ends within ``window_ms``, and
+        afterwards none has started at all (not even one still running). Returns the runs found (none)."""
+        try:
+            run = self.wait_for_run(timeout_ms=window_ms)
+        except RunTimeout:
+            run = None
+        expect.ok(run is None, f"{self.workflow_key} produced a run within {window_ms} ms: {run}")
+        runs = self.find.runs()
+        expect.no_rows(runs, message=f"runs of {self.workflow_key} since the trigger")
+        return runs
 
     def retrigger(self) -> datetime:
         """Start the trigger over in a live kernel: run (and forget) the cleanup hooks registered so

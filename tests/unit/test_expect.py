@@ -41,3 +41,12 @@ def test_rows_failure_carries_the_frame():
 def test_unknown_column_is_reported():
     with pytest.raises(ExpectationFailed, match="no column 'nope'"):
         expect.rows(FRAME, {"nope": 1})
+
+
+def test_raises_returns_the_error_or_fails_when_the_call_returns():
+    error = expect.raises(ValueError, int, "x")
+    assert isinstance(error, ValueError) and "invalid literal" in str(error)
+    with pytest.raises(ExpectationFailed, match="the call was accepted: expected ValueError, got 7"):
+        expect.raises(ValueError, int, "7", message="the call was accepted")
+    with pytest.raises(KeyError):  # another error is not swallowed
+        expect.raises(ValueError, {}.__getitem__, "k")
