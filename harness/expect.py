@@ -5,16 +5,15 @@ displays it, so the reader sees the rows that did not match rather than only a m
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar, Union
+
+from .display.frames import display_frames, for_display  # noqa: F401  (notebooks call expect.for_display)
 
 if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
     import pandas as pd
 
 Where = Union[None, str, Mapping[str, Any], Callable[["pd.DataFrame"], "pd.Series[bool]"]]
-MAX_SHOWN_ROWS = 20
-MAX_CELL_CHARS = 48  # under pandas' display.max_colwidth (50), which cuts longer text itself
 E = TypeVar("E", bound=BaseException)
 
 
@@ -24,53 +23,6 @@ class ExpectationFailed(AssertionError):
     def __init__(self, message: str, frame: pd.DataFrame | None = None) -> None:
         super().__init__(message)
         self.frame = frame
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def _short(value: Any, limit: int) -> Any:
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, default=str, separators=(",", ":"))
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit - 1] + "…"
-    return value
-
-
-def for_display(frame: pd.DataFrame, max_rows: int = MAX_SHOWN_ROWS, max_chars: int = MAX_CELL_CHARS) -> pd.DataFrame:
-    """A copy of ``frame`` fit for reading: the first and last rows of a long frame, and JSON or
-    long text cells shortened to ``max_chars``. For display only; assertions use the full frame."""
-    import pandas as pd
-
-    shown = frame
-    if len(frame) > max_rows:
-        shown = pd.concat([frame.head(max_rows - max_rows // 2), frame.tail(max_rows // 2)])
-    return shown.map(lambda cell: _short(cell, max_chars)) if not shown.empty else shown
-
-
-def display_frames(title: str, *frames: tuple[str, pd.DataFrame]) -> bool:
-    """In a notebook, show a Markdown title and each ``(label, frame)`` shortened by :func:`for_display`.
-
-    Returns whether anything was displayed (nothing is, outside a notebook).
-    """
-    if not _in_notebook():
-        return False
-    from IPython.display import Markdown, display
-
-    display(Markdown(title))
-    for label, frame in frames:
-        rows = f"{len(frame)} row{'s' if len(frame) != 1 else ''}"
-        more = f", showing the first and last {MAX_SHOWN_ROWS // 2}" if len(frame) > MAX_SHOWN_ROWS else ""
-        if label:
-            display(Markdown(f"**{label}** ({rows}{more})"))
-        display(for_display(frame))
-    return True
 
 
 def _fail(message: str, frame: pd.DataFrame | None = None) -> None:

@@ -20,11 +20,12 @@ from . import expect, run_queries
 from .cleanup import JOURNAL_ENV, CleanupSession, Journal, Sql, attempt, mark, new_journal_path, start_journal
 from .config import Target, resolve_target
 from .db import Database
+from .display import install_readable_frames
 from .display.run_view import RunView
 from .errors import FixtureError, RunTimeout
 from .http import AlgaClient, Response
 from .redaction import redact_url
-from .workflow import Bundle, ImportSummary, import_bundle, load_bundle
+from .workflow import Bundle, ImportSummary, definition_of, import_bundle, load_bundle, step_types
 
 if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
     import pandas as pd
@@ -252,7 +253,8 @@ class Fixture:
             reason = f" — {error.get('message')}" if isinstance(error, dict) and error.get("message") else ""
             header = (f"**{self.workflow_key}** run `{run['run_id']}`: **{run['status']}**{reason} "
                       f"({run.get('event_type') or 'no event'}; steps: {counts or 'none'})")
-            view = RunView(header, pd.DataFrame([run]), steps, run_queries.run_logs(self.db, run["run_id"], log_limit))
+            view = RunView(header, pd.DataFrame([run]), steps, run_queries.run_logs(self.db, run["run_id"], log_limit),
+                           workflow_key=self.workflow_key, step_types=self._step_types())
         view.show()
         return view
 
@@ -287,6 +289,11 @@ class Fixture:
         runs = self.find.runs()
         expect.no_rows(runs, message=f"runs of {self.workflow_key} since the trigger")
         return runs
+
+    def _step_types(self) -> dict[str, str]:
+        """``{step path: node type}`` of the workflow under test, for the run picture's labels."""
+        workflow = next((w for w in self.bundle.data["workflows"] if w.get("key") == self.workflow_key), {})
+        return step_types(definition_of(workflow))
 
     def retrigger(self) -> datetime:
         """Start the trigger over in a live kernel: run (and forget) the cleanup hooks registered so
@@ -396,6 +403,7 @@ def open_fixture(fixture_dir: str | os.PathLike[str] = ".", *, base_url: str | N
     db = Database(target.database_url or "", write_url=target.database_write_url)
     fx = Fixture(directory, bundle, target, api, db)
     _active = fx
+    install_readable_frames()
     fx.timings["opened"] = opened_at
     fx._install(force=force, skip_import=skip_import)
     return fx

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import FixtureError
 
@@ -141,3 +141,30 @@ def publish(client: AlgaClient, workflow_id: str, version: int) -> dict[str, Any
     if not body.get("ok"):
         raise FixtureError(f"publish of {workflow_id} v{version} was refused: {json.dumps(body.get('errors'))}")
     return body
+
+
+BRANCHES = ("then", "else", "try", "catch", "body")  # nested step lists, in the step-path grammar
+
+
+def definition_of(workflow: dict[str, Any]) -> dict[str, Any]:
+    """The newest published definition of a bundle workflow, else its draft."""
+    published = sorted(workflow.get("publishedVersions") or [], key=lambda v: v.get("version", 0))
+    if published:
+        return published[-1]["definition"]
+    return (workflow.get("draft") or {}).get("definition") or {}
+
+
+def walk(steps: list[dict[str, Any]], prefix: str = "root") -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """``(step_path, depth, step)`` for every step, depth first, with AlgaPSA's step paths."""
+    depth = prefix.count(".steps[")
+    for index, step in enumerate(steps):
+        path = f"{prefix}.steps[{index}]"
+        yield path, depth, step
+        for branch in BRANCHES:
+            if isinstance(step.get(branch), list):
+                yield from walk(step[branch], f"{path}.{branch}")
+
+
+def step_types(definition: dict[str, Any]) -> dict[str, str]:
+    """``{step_path: node type}`` for every step of a definition, for the run picture's labels."""
+    return {path: str(step.get("type", "")) for path, _, step in walk(definition.get("steps") or [])}

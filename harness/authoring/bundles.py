@@ -1,34 +1,13 @@
-"""A bundle's steps as a flat table, and the runtime features it depends on
+"""A bundle's steps as a flat table and as a tree, and the runtime features it depends on
 (for ``notebooks/bundle-inspector.ipynb``)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
-from ..workflow import Bundle
-
-BRANCHES = ("then", "else", "try", "catch", "body")  # nested step lists, in the step-path grammar
-
-
-def definition_of(workflow: dict[str, Any]) -> dict[str, Any]:
-    """The newest published definition of a bundle workflow, else its draft."""
-    published = sorted(workflow.get("publishedVersions") or [], key=lambda v: v.get("version", 0))
-    if published:
-        return published[-1]["definition"]
-    return (workflow.get("draft") or {}).get("definition") or {}
-
-
-def walk(steps: list[dict[str, Any]], prefix: str = "root") -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """``(step_path, depth, step)`` for every step, depth first, with AlgaPSA's step paths."""
-    depth = prefix.count(".steps[")
-    for index, step in enumerate(steps):
-        path = f"{prefix}.steps[{index}]"
-        yield path, depth, step
-        for branch in BRANCHES:
-            if isinstance(step.get(branch), list):
-                yield from walk(step[branch], f"{path}.{branch}")
-
+from ..display.step_tree import StepTree, TreeStep
+from ..workflow import BRANCHES, Bundle, definition_of, walk
 
 def _detail(step: dict[str, Any]) -> str:
     config = step.get("config") or {}
@@ -48,17 +27,38 @@ def _detail(step: dict[str, Any]) -> str:
     return ""
 
 
+def _action(step: dict[str, Any]) -> str | None:
+    config = step.get("config") or {}
+    return f"{config.get('actionId')}@{config.get('version')}" if step.get("type") == "action.call" else None
+
+
 def steps_table(bundle: Bundle) -> pd.DataFrame:
     """One row per step of every workflow: key, path, depth, id, type, action, short detail."""
     rows = []
     for workflow in bundle.data["workflows"]:
         for path, depth, step in walk(definition_of(workflow).get("steps") or []):
-            config = step.get("config") or {}
-            action = f"{config.get('actionId')}@{config.get('version')}" if step.get("type") == "action.call" else None
             rows.append({"workflow_key": workflow.get("key"), "step_path": path, "depth": depth,
-                         "id": step.get("id"), "type": step.get("type"), "action": action,
+                         "id": step.get("id"), "type": step.get("type"), "action": _action(step),
                          "detail": _detail(step)})
     return pd.DataFrame(rows, columns=["workflow_key", "step_path", "depth", "id", "type", "action", "detail"])
+
+
+def _tree(steps: list[dict[str, Any]], prefix: str) -> tuple[TreeStep, ...]:
+    nodes = []
+    for index, step in enumerate(steps):
+        path = f"{prefix}.steps[{index}]"
+        branches = tuple((branch, _tree(step[branch], f"{path}.{branch}"))
+                         for branch in BRANCHES if isinstance(step.get(branch), list))
+        nodes.append(TreeStep(path, str(step.get("id", "")), str(step.get("type", "")),
+                              " ".join(filter(None, (_action(step), _detail(step)))), branches))
+    return tuple(nodes)
+
+
+def step_tree(bundle: Bundle) -> StepTree:
+    """Every workflow's steps as a tree (shown as HTML in a notebook), from the definition
+    :func:`definition_of` picks."""
+    return StepTree(tuple((str(workflow.get("key")), _tree(definition_of(workflow).get("steps") or [], "root"))
+                          for workflow in bundle.data["workflows"]))
 
 
 def _used(workflow: dict[str, Any]) -> dict[str, set[str]]:
