@@ -18,7 +18,8 @@ from ..errors import FixtureError
 from ..execution.cells import FailingCell, failing_cell
 from ..project import project_root
 from ..resources import notebooks_dir
-from ..workflow import json_problem
+from ..display.run_picture import RunPicture
+from ..workflow import definition_of, json_problem, step_types
 
 CONTEXT_FILE = "failure.context.json"
 TRIAGE_NOTEBOOK = "triage-failure.ipynb"
@@ -57,6 +58,16 @@ class Failure:
 
     def logs(self) -> pd.DataFrame:
         return pd.DataFrame(self.context.get("logs") or [])
+
+    def picture(self) -> RunPicture | None:
+        """The run drawn as ``fx.show_run()`` draws it (node types from the exported workflow); ``None``
+        when no run was found."""
+        run = self.context.get("run")
+        if not run:
+            return None
+        key = self.context.get("workflowKey")
+        workflows = [w for w in self.export.get("workflows") or [] if w.get("key") == key]
+        return RunPicture(run, self.steps(), key, step_types(definition_of(workflows[0])) if workflows else {})
 
     def step_counts(self) -> pd.DataFrame:
         """Steps by status, from the context's step summary."""

@@ -61,6 +61,7 @@ def test_triage_writes_one_page_for_the_newest_failure(failed_run, cli, sandbox_
     page = (folder / "triage.html").read_text()
     assert "ExpectationFailed: deliberately wrong expectation" in page
     assert "say-hello" in page and "root.steps[1]" in page, "steps from the context and from the export"
+    assert 'class="harness-run-picture"' in page and "transform.assign" in page, "the run drawn, with node types"
     assert_self_contained(page)
     assert sandbox_env["WORKFLOW_HARNESS_API_KEY"] not in page
 
