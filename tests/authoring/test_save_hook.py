@@ -5,7 +5,6 @@ import copy
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from harness.authoring.hygiene import clean_notebook, notebook_problems
 from harness.authoring.lab import is_committed_notebook, lab_launch
 
+from ..processes import stop_group
 from .conftest import REPO, clean_env
 from .test_lab import TARGET, free_port
 
@@ -102,12 +102,7 @@ def lab_server(project: Path, tmp_path: Path) -> Iterator[httpx.Client]:
         yield client
     finally:
         client.close()
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_group(process)
         log.close()
 
 

@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
+
+from ..processes import stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = "fixtures/ticket-created-hello"
@@ -86,12 +87,7 @@ def lab_url(project: Path, sandbox_env: dict[str, str], tmp_path: Path) -> Itera
             pytest.fail(f"harness lab did not serve (exit {process.poll()}); see {tmp_path / 'lab.log'}")
         yield f"{url}/lab/tree/{NOTEBOOK}?token={token}"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # harness lab passes it on to JupyterLab
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_group(process)
         log.close()
 
 

@@ -2,4 +2,4 @@
 target environment) and ``harness_main`` (the entry point in this process)."""
 from __future__ import annotations
 
-from authoring.conftest import cli, harness_main, target_env  # noqa: F401  (fixtures, shared by import)
+from ..authoring.conftest import cli, harness_main, target_env  # noqa: F401  (fixtures, shared by import)

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from authoring.conftest import REPO
+from ..authoring.conftest import REPO
 
 from .test_events import one_error_line
 

@@ -1,7 +1,7 @@
 """The first command that starts the local sandbox says so, and how to stop it; the next ones say nothing."""
 from __future__ import annotations
 
-from authoring.conftest import REPO
+from ..authoring.conftest import REPO
 
 GOLDEN = REPO / "fixtures" / "ticket-created-hello"
 STARTED = "started the local sandbox in the background"

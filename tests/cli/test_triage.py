@@ -13,7 +13,7 @@ import nbformat
 import papermill
 import pytest
 
-from authoring.conftest import REPO, clean_env
+from ..authoring.conftest import REPO, clean_env
 
 from .test_events import one_error_line
 

@@ -21,6 +21,8 @@ from typing import Iterator
 import httpx
 import pytest
 
+from ..processes import stop_group
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("harness", "templates", "notebooks", "pyproject.toml", "setup.py", "README.md")
 INSTALL_TIMEOUT_S = 900
@@ -118,13 +120,7 @@ def lab(installed: Installed, sandbox_env: dict[str, str]) -> Iterator[tuple[sub
     try:
         yield process, port
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # harness lab passes it on to JupyterLab
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+        stop_group(process, grace_s=60, whole_group=False)  # harness lab passes SIGTERM on to JupyterLab
         log.close()
 
 
