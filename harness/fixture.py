@@ -49,6 +49,7 @@ _MARKED = {
     "interactions": "title LIKE %(marker)s OR notes LIKE %(marker)s",
     "comments": "note LIKE %(marker)s",
 }
+SWEEP_LABEL = "remove what the workflow wrote with the fixture's marker"
 _MARKED_ENTRIES = ("SELECT entry_id FROM schedule_entries WHERE tenant = %(tenant)s AND created_at >= %(since)s "
                    "AND title LIKE %(marker)s")
 
@@ -154,7 +155,7 @@ class Fixture:
         sql = ("WITH " + ", ".join(parts) +
                " DELETE FROM schedule_entries WHERE tenant = %(tenant)s AND entry_id IN (SELECT entry_id FROM entries)")
         params = {"tenant": self.tenant_id, "since": self.trigger_started_at, "marker": f"%{self.marker()}%"}
-        self.on_cleanup(Sql(sql, params), "remove what the workflow wrote with the fixture's marker")
+        self.on_cleanup(Sql(sql, params), SWEEP_LABEL)
 
     def mark_trigger(self) -> datetime:
         """Record now, by the database's clock, as the trigger start time; runs started earlier are ignored.

@@ -20,6 +20,7 @@ from harness.config import resolve_target
 from harness.execution import papermill_engine as engine
 from harness.execution.checks import check_fixture
 from harness.execution.single import run_fixture
+from harness.fixture import SWEEP_LABEL
 
 from .conftest import HELLO, clean_env
 from .faults import (FAULT_FIXTURE, Background, Fault, Forwarder, foreign_journal, journals, kill, pending_labels,
@@ -141,12 +142,12 @@ def test_a_second_sigint_quits_at_once_and_harness_cleanup_replays_later(fault):
     assert "stopping at once" in run.stderr and run.stdout == ""
     wait_for(lambda: process_gone(kernel), "the kernel to be killed")
     (left,) = journals(fault.journal_dir)
-    assert pending_labels(left) == ["delete marker"] and fault.rows() == 1, "nothing was replayed"
+    assert pending_labels(left) == [SWEEP_LABEL, "delete marker"] and fault.rows() == 1, "nothing was replayed"
     foreign = foreign_journal(fault.journal_dir)
 
     dry = harness(["cleanup", "--dry-run"], env, fault.folder)
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert f"journal {left.name}: journaled-fixture, 1 action(s) pending" in dry.stdout
+    assert f"journal {left.name}: journaled-fixture, 2 action(s) pending" in dry.stdout
     assert "would run delete marker: SQL DELETE FROM audit_logs" in dry.stdout
     assert fault.rows() == 1 and left.exists()
 
