@@ -181,8 +181,9 @@ def _batch(catalog_dir: Path, jobs: int, report: Path) -> tuple[float, list[dict
     return wall, list(items.values())
 
 
-def catalog(catalog_dir: Path) -> None:
-    """The catalog serially with fresh kernels (before), then through run-all (pytest) with --jobs 1 and 2."""
+def catalog(catalog_dir: Path, repeat: int) -> None:
+    """The catalog serially with fresh kernels (before), then through run-all (pytest) with --jobs 1 and 2,
+    each ``repeat`` times (the median wall time; overhead over all runs)."""
     folders = discover([catalog_dir])
     target = resolve_target()
     rows = []
@@ -198,10 +199,14 @@ def catalog(catalog_dir: Path) -> None:
     rows.append(("serial, fresh kernel each (before)", wall, sum(r.passed for r, _ in fresh), fresh_over))
     with tempfile.TemporaryDirectory() as tmp:
         for jobs in (1, 2):
-            wall, items = _batch(catalog_dir, jobs, Path(tmp) / f"jobs{jobs}.jsonl")
-            over = [item["seconds"] * 1000 - float(item["workMs"]) for item in items if "workMs" in item]
-            rows.append((f"run-all --jobs {jobs} (pytest)", wall, sum(bool(i.get("passed")) for i in items), over))
-    print(f"\n## Catalog: {len(folders)} fixtures from {catalog_dir}\n")
+            walls, over, passed = [], [], []
+            for attempt in range(repeat):
+                wall, items = _batch(catalog_dir, jobs, Path(tmp) / f"jobs{jobs}-{attempt}.jsonl")
+                walls.append(wall)
+                over += [item["seconds"] * 1000 - float(item["workMs"]) for item in items if "workMs" in item]
+                passed.append(sum(bool(i.get("passed")) for i in items))
+            rows.append((f"run-all --jobs {jobs} (pytest)", statistics.median(walls), min(passed), over))
+    print(f"\n## Catalog: {len(folders)} fixtures from {catalog_dir} (batches: median wall of {repeat} runs)\n")
     print("overhead = a fixture's own time in its worker (setup + call + teardown) minus its trigger → run and "
           "assertions; the wall time adds process start, pytest, xdist workers and sandbox checks")
     print(f"{'mode':<38}{'wall s':>8}{'passed':>8}{'overhead p50':>14}{'p95':>6}")
@@ -227,13 +232,15 @@ def main() -> None:
     parser.add_argument("--fixture", type=Path, default=REPO / "fixtures" / "ticket-created-hello")
     parser.add_argument("--catalog", type=Path, default=REPO / "fixtures")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the single fixture per mode")
-    parser.add_argument("--detect-runs", type=int, default=40, help="runs per detection mode")
+    parser.add_argument("--detect-runs", type=int, default=40, help="runs per detection mode (0: skip)")
+    parser.add_argument("--catalog-repeat", type=int, default=3, help="runs of each batch mode over the catalog")
     args = parser.parse_args()
     print(f"# Runner benchmark\n\n{machine()}")
     with sandbox():
         one_fixture(args.fixture, args.repeat)
-        detection(args.fixture, args.detect_runs)
-        catalog(args.catalog)
+        if args.detect_runs:
+            detection(args.fixture, args.detect_runs)
+        catalog(args.catalog, args.catalog_repeat)
     print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
