@@ -5,6 +5,7 @@ A script, not a test: it prints the median (and min/max) of N runs per command a
 
   harness --help                   the whole command, wall clock
   harness list --dir fixtures      the repository's catalog
+  harness events ticket            the event catalog, filtered
   harness new <name>               into a temporary folder (a fresh name each run)
   harness run → kernel start       from starting `harness run --test <fixture>` to the kernel process
                                    appearing (imports, fixture checks, target, preflight); the run
@@ -77,6 +78,7 @@ def main() -> None:
     print("| command | median | min | max | target | |\n|---|---|---|---|---|---|")
     report("harness --help", args.runs, lambda _: timed([harness, "--help"], REPO), 0.3)
     report("harness list", args.runs, lambda _: timed([harness, "list", "--dir", "fixtures"], REPO), 0.5)
+    report("harness events", args.runs, lambda _: timed([harness, "events", "ticket"], REPO), 0.5)
     with tempfile.TemporaryDirectory(prefix="cli-bench-") as tmp:
         report("harness new", args.runs, lambda i: timed([harness, "new", f"bench-{i + 1}"], Path(tmp)), 1.0)
     with sandbox() as env, tempfile.TemporaryDirectory(prefix="cli-bench-") as artifacts:
