@@ -42,8 +42,8 @@ def for_display(frame: pd.DataFrame, max_rows: int = MAX_SHOWN_ROWS, max_chars: 
 
 
 def display_frames(title: str, *frames: tuple[str, pd.DataFrame], figure: Any = None) -> bool:
-    """In a notebook, show a Markdown title, then ``figure`` if given, then each ``(label, frame)``
-    shortened by :func:`for_display`.
+    """In a notebook, show a Markdown title (or ``figure`` in its place: a picture carries its own
+    heading), then each ``(label, frame)`` shortened by :func:`for_display`.
 
     Returns whether anything was displayed (nothing is, outside a notebook).
     """
@@ -51,9 +51,7 @@ def display_frames(title: str, *frames: tuple[str, pd.DataFrame], figure: Any = 
         return False
     from IPython.display import Markdown, display
 
-    display(Markdown(title))
-    if figure is not None:
-        display(figure)
+    display(Markdown(title) if figure is None else figure)
     for label, frame in frames:
         rows = f"{len(frame)} row{'s' if len(frame) != 1 else ''}"
         more = f", showing the first and last {MAX_SHOWN_ROWS // 2}" if len(frame) > MAX_SHOWN_ROWS else ""
