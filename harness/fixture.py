@@ -144,7 +144,7 @@ class Fixture:
         sandbox its sent mail. Only rows created since the fixture opened, in its tenant, are touched."""
         parts = [f"{table} AS (DELETE FROM {table} WHERE tenant = %(tenant)s AND created_at >= %(since)s "
                  f"AND ({where}))" for table, where in _MARKED.items()]
-        if self.db.scalar("SELECT to_regclass('email_outbox') IS NOT NULL"):
+        if self.keeps_sent_mail:
             parts.append("email_outbox AS (DELETE FROM email_outbox WHERE tenant = %(tenant)s AND created_at >= %(since)s "
                          "AND (subject LIKE %(marker)s OR text LIKE %(marker)s))")
         parts += [f"entries AS ({_MARKED_ENTRIES})",
@@ -156,6 +156,12 @@ class Fixture:
                " DELETE FROM schedule_entries WHERE tenant = %(tenant)s AND entry_id IN (SELECT entry_id FROM entries)")
         params = {"tenant": self.tenant_id, "since": self.trigger_started_at, "marker": f"%{self.marker()}%"}
         self.on_cleanup(Sql(sql, params), SWEEP_LABEL)
+
+    @cached_property
+    def keeps_sent_mail(self) -> bool:
+        """Whether the target keeps what ``email.send`` delivers where a query can see it: the sandbox's
+        ``email_outbox`` table (a real AlgaPSA hands mail to its provider and keeps no copy)."""
+        return bool(self.db.scalar("SELECT to_regclass('email_outbox') IS NOT NULL"))
 
     def mark_trigger(self) -> datetime:
         """Record now, by the database's clock, as the trigger start time; runs started earlier are ignored.
@@ -265,14 +271,14 @@ class Fixture:
         steps in execution order, and that every step ended ``step_status`` (``None``: any). Shows the run
         first (:meth:`show_run`), so a failure is read off the picture. Returns the steps."""
         run = self.run or {}
-        self.show_run()
+        view = self.show_run()
         if not run:
             raise FixtureError("no run yet: call fx.wait_for_run() first")
         error = run.get("error_json")
         expect.equal(run["status"], status, "run status" + (f" (error: {error})" if error else ""))
         if event_type is not None:
             expect.equal(run["event_type"], event_type, "event type")
-        found = self.steps()
+        found = view.steps  # the current run's steps, read once for the picture and the assertions
         if steps is not None:
             expect.equal(list(found["definition_step_id"]), list(steps), "steps in execution order")
         if step_status is not None:
@@ -350,10 +356,9 @@ class Fixture:
                 "marker": self.marker(), "trigger_started_at": self.trigger_started_at}
 
     def _ipython_display_(self) -> None:
-        import pandas as pd
-        from IPython.display import display
+        from .domain.record import Record
 
-        display(pd.DataFrame([self.summary()]))
+        Record(self.summary())._ipython_display_()
 
     # -- reporting ----------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:

@@ -18,8 +18,7 @@ from .record import Record
 if TYPE_CHECKING:
     from ..fixture import Fixture
 
-_TICKET_COLUMNS = ("ticket_id, ticket_number, title, client_id, board_id, status_id, priority_id, assigned_to, "
-                   "attributes, created_at")
+_TICKET_PICKS = ("client_id", "board_id", "status_id", "priority_id")  # what a ticket needs from the tenant
 _TICKET_ROWS = (  # children first; only when the API refuses the delete or is unreachable
     "DELETE FROM comments WHERE tenant = %(tenant)s AND ticket_id = %(id)s",
     "DELETE FROM project_ticket_links WHERE tenant = %(tenant)s AND ticket_id = %(id)s",
@@ -64,9 +63,9 @@ class Creators:
         """``POST /api/v1/tickets``; the server publishes TICKET_CREATED. Client, board, status and priority
         default to :meth:`harness.domain.picks.Picks.ticket_defaults`; other ``fields`` go into the body."""
         body = {"title": self._title("ticket", title), **fields}
-        if not all(body.get(key) for key in ("client_id", "board_id", "status_id", "priority_id")):
+        if not all(body.get(key) for key in _TICKET_PICKS):
             defaults = self._fx.picks.ticket_defaults()
-            body = {key: defaults[key] for key in ("client_id", "board_id", "status_id", "priority_id")} | body
+            body = {key: defaults[key] for key in _TICKET_PICKS} | body
         ticket_id = self._fx.api.post("/api/v1/tickets", body).json["data"]["ticket_id"]
         self._delete_later(f"/api/v1/tickets/{ticket_id}", _TICKET_ROWS, ticket_id, "delete the ticket")
         return self._fx.find.ticket(ticket_id)

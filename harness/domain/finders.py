@@ -101,7 +101,7 @@ class Finders:
         where no query can see it, so on such a target this raises :class:`SandboxOnly` instead of
         quietly asserting less."""
         fx = self._fx
-        if not fx.db.scalar("SELECT to_regclass('email_outbox') IS NOT NULL"):
+        if not fx.keeps_sent_mail:
             raise SandboxOnly(f"sent mail can only be read on the sandbox (its email_outbox table); "
                               f"{redact_url(fx.target.base_url)} keeps no copy, so this fixture's mail check needs the sandbox")
         return self._query('SELECT "to", cc, subject, text, provider_id, step_path, created_at FROM email_outbox '
