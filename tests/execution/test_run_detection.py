@@ -56,6 +56,21 @@ def _finish_later(url: str, run_id: str, after_s: float = 0.6) -> threading.Time
     return timer
 
 
+def _wait_for_a_run_finished_later(url: str, workflow_id: str, tenant: str) -> tuple[dict, str, Sleeps, Database]:
+    """Insert a RUNNING run, finish it 0.6 s later from another connection, and wait for it as the fixture
+    does; the row the wait returned, the run's id, the polling pauses it took and its (closed) database."""
+    since = datetime.now(timezone.utc)
+    run_id = _insert_run(url, workflow_id, tenant)
+    timer = _finish_later(url, run_id)
+    db, sleeps = Database(url), Sleeps()
+    try:
+        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
+    finally:
+        timer.join()
+        db.close()
+    return row, run_id, sleeps, db
+
+
 @pytest.fixture
 def bare_database(sandbox_state) -> Iterator[str]:
     """A scratch database holding only a workflow_runs table, like an AlgaPSA without the sandbox trigger."""
@@ -98,15 +113,7 @@ def test_the_terminal_notification_ends_the_wait(sandbox_state, paused_workflow,
         return woken[-1]
 
     monkeypatch.setattr(run_queries.RunListener, "wait", spy)
-    since = datetime.now(timezone.utc)
-    run_id = _insert_run(url, workflow_id, tenant)
-    timer = _finish_later(url, run_id)
-    db, sleeps = Database(url), Sleeps()
-    try:
-        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
-    finally:
-        timer.join()
-        db.close()
+    row, run_id, sleeps, _ = _wait_for_a_run_finished_later(url, workflow_id, tenant)
     assert row["run_id"] == run_id and row["status"] == "SUCCEEDED"
     assert woken and woken[-1] is True, "a notification for this workflow woke the wait"
     assert sleeps == [], "while listening, the wait does not sleep-poll"
@@ -114,15 +121,7 @@ def test_the_terminal_notification_ends_the_wait(sandbox_state, paused_workflow,
 
 def test_without_the_trigger_the_wait_polls(bare_database):
     workflow_id, tenant = str(uuid.uuid4()), str(uuid.uuid4())
-    since = datetime.now(timezone.utc)
-    run_id = _insert_run(bare_database, workflow_id, tenant)
-    timer = _finish_later(bare_database, run_id)
-    db, sleeps = Database(bare_database), Sleeps()
-    try:
-        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
-    finally:
-        timer.join()
-        db.close()
+    row, run_id, sleeps, db = _wait_for_a_run_finished_later(bare_database, workflow_id, tenant)
     assert row["run_id"] == run_id and row["status"] == "SUCCEEDED"
     assert run_queries._notify_support[bare_database] is False and run_queries.open_listener(db, tenant) is None
     assert len(sleeps) > 1 and sleeps == sorted(sleeps) and max(sleeps) <= 0.25, "adaptive polling, capped"
@@ -132,15 +131,7 @@ def test_a_missed_notification_is_caught_by_the_safety_poll(bare_database):
     with psycopg.connect(bare_database, autocommit=True) as conn:
         conn.execute(SILENT_TRIGGER)
     workflow_id, tenant = str(uuid.uuid4()), str(uuid.uuid4())
-    since = datetime.now(timezone.utc)
-    run_id = _insert_run(bare_database, workflow_id, tenant)
-    timer = _finish_later(bare_database, run_id)
-    db, sleeps = Database(bare_database), Sleeps()
-    try:
-        row = run_queries.wait_for_run(db, workflow_id, tenant, since, timeout_ms=20_000, sleep=sleeps)
-    finally:
-        timer.join()
-        db.close()
+    row, run_id, sleeps, db = _wait_for_a_run_finished_later(bare_database, workflow_id, tenant)
     assert row["status"] == "SUCCEEDED" and run_queries._notify_support[bare_database] is True
     assert sleeps == [], "listening, and found by the poll that runs every LISTEN_POLL_S"
 

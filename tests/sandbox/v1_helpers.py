@@ -62,13 +62,17 @@ def ticket_refs(t: TenantApi) -> dict[str, str]:
     return {k: str(v) for k, v in {**client, **board, **status, **priority}.items()}
 
 
-def new_ticket(t: TenantApi, **fields: Any) -> dict[str, Any]:
-    """Create a ticket through ``POST /api/v1/tickets``; the response's ``data``."""
-    body = {"title": f"v1 test ticket {uuid.uuid4()}", **ticket_refs(t), **fields}
+def post_created(t: TenantApi, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``POST path`` with ``body``, which must answer 201; the response's ``data``."""
     with t.http() as http:
-        response = http.post("/api/v1/tickets", json=body)
+        response = http.post(path, json=body)
     assert response.status_code == 201, response.text
     return response.json()["data"]
+
+
+def new_ticket(t: TenantApi, **fields: Any) -> dict[str, Any]:
+    """Create a ticket through ``POST /api/v1/tickets``; the response's ``data``."""
+    return post_created(t, "/api/v1/tickets", {"title": f"v1 test ticket {uuid.uuid4()}", **ticket_refs(t), **fields})
 
 
 def delete_ticket(t: TenantApi, ticket_id: str) -> None:
@@ -78,12 +82,8 @@ def delete_ticket(t: TenantApi, ticket_id: str) -> None:
 
 def new_project(t: TenantApi, name: str) -> dict[str, Any]:
     """Create a project with its default phase through ``POST /api/v1/projects``; the response's ``data``."""
-    body = {"client_id": ticket_refs(t)["client_id"], "project_name": f"{name} {uuid.uuid4()}",
-            "create_default_phase": True}
-    with t.http() as http:
-        response = http.post("/api/v1/projects", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["data"]
+    return post_created(t, "/api/v1/projects", {"client_id": ticket_refs(t)["client_id"],
+                                           "project_name": f"{name} {uuid.uuid4()}", "create_default_phase": True})
 
 
 def delete_project(t: TenantApi, project_id: str) -> None:
