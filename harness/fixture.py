@@ -25,7 +25,7 @@ from .display.run_view import RunView
 from .errors import FixtureError, RunTimeout
 from .http import AlgaClient, Response
 from .redaction import redact_url
-from .workflow import Bundle, ImportSummary, definition_of, import_bundle, load_bundle, step_types
+from .workflow import Bundle, ImportSummary, import_bundle, load_bundle, workflow_step_types
 
 if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
     import pandas as pd
@@ -261,7 +261,8 @@ class Fixture:
             header = (f"**{self.workflow_key}** run `{run['run_id']}`: **{run['status']}**{reason} "
                       f"({run.get('event_type') or 'no event'}; steps: {counts or 'none'})")
             view = RunView(header, pd.DataFrame([run]), steps, run_queries.run_logs(self.db, run["run_id"], log_limit),
-                           workflow_key=self.workflow_key, step_types=self._step_types())
+                           workflow_key=self.workflow_key,
+                           step_types=workflow_step_types(self.bundle.data["workflows"], self.workflow_key))
         view.show()
         return view
 
@@ -296,11 +297,6 @@ class Fixture:
         runs = self.find.runs()
         expect.no_rows(runs, message=f"runs of {self.workflow_key} since the trigger")
         return runs
-
-    def _step_types(self) -> dict[str, str]:
-        """``{step path: node type}`` of the workflow under test, for the run picture's labels."""
-        workflow = next((w for w in self.bundle.data["workflows"] if w.get("key") == self.workflow_key), {})
-        return step_types(definition_of(workflow))
 
     def retrigger(self) -> datetime:
         """Start the trigger over in a live kernel: run (and forget) the cleanup hooks registered so

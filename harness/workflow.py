@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .errors import FixtureError
 
@@ -168,3 +168,10 @@ def walk(steps: list[dict[str, Any]], prefix: str = "root") -> Iterator[tuple[st
 def step_types(definition: dict[str, Any]) -> dict[str, str]:
     """``{step_path: node type}`` for every step of a definition, for the run picture's labels."""
     return {path: str(step.get("type", "")) for path, _, step in walk(definition.get("steps") or [])}
+
+
+def workflow_step_types(workflows: Iterable[dict[str, Any]], key: str | None) -> dict[str, str]:
+    """:func:`step_types` of the workflow with ``key`` among a bundle's (or an export's) ``workflows``,
+    from the definition :func:`definition_of` picks; empty when none has that key."""
+    found = next((workflow for workflow in workflows if workflow.get("key") == key), None)
+    return step_types(definition_of(found)) if found is not None else {}

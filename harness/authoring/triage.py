@@ -19,7 +19,7 @@ from ..execution.cells import FailingCell, failing_cell
 from ..project import project_root
 from ..resources import notebooks_dir
 from ..display.run_picture import RunPicture
-from ..workflow import definition_of, json_problem, step_types
+from ..workflow import json_problem, workflow_step_types
 
 CONTEXT_FILE = "failure.context.json"
 TRIAGE_NOTEBOOK = "triage-failure.ipynb"
@@ -66,8 +66,7 @@ class Failure:
         if not run:
             return None
         key = self.context.get("workflowKey")
-        workflows = [w for w in self.export.get("workflows") or [] if w.get("key") == key]
-        return RunPicture(run, self.steps(), key, step_types(definition_of(workflows[0])) if workflows else {})
+        return RunPicture(run, self.steps(), key, workflow_step_types(self.export.get("workflows") or [], key))
 
     def step_counts(self) -> pd.DataFrame:
         """Steps by status, from the context's step summary."""

@@ -6,7 +6,7 @@ import json
 from bs4 import BeautifulSoup
 
 from harness.authoring.bundles import step_tree
-from harness.workflow import definition_of, step_types
+from harness.workflow import definition_of, step_types, workflow_step_types
 from harness.authoring.scaffold import new_fixture
 from harness.workflow import load_bundle
 
@@ -67,3 +67,10 @@ def test_step_types_map_step_paths_to_node_types(tmp_path):
     definition = definition_of(_bundle(tmp_path, "control-flow").data["workflows"][0])
     types = step_types(definition)
     assert types["root.steps[2]"] == "control.if" and types["root.steps[4].catch.steps[0]"] == "transform.assign"
+
+
+def test_step_types_of_a_workflow_are_found_by_key(tmp_path):
+    workflows = _bundle(tmp_path, "control-flow").data["workflows"]
+    key = workflows[0]["key"]
+    assert workflow_step_types(workflows, key) == step_types(definition_of(workflows[0]))
+    assert workflow_step_types(workflows, "fixture.not-here") == {}
