@@ -25,7 +25,8 @@ from .display.run_view import RunView
 from .errors import FixtureError, RunTimeout
 from .http import AlgaClient, Response
 from .redaction import redact_url
-from .workflow import Bundle, ImportSummary, import_bundle, load_bundle, workflow_step_types
+from .workflow import (Bundle, ImportSummary, export_workflow, import_bundle, load_bundle, publish, update_draft,
+                       walk, workflow_step_types)
 
 if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module and never needs it
     import pandas as pd
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # pandas is imported on use: the runner imports this module a
     from .domain.finders import Finders
     from .domain.overrides import Overrides
     from .domain.picks import Picks
+    from .domain.record import Record
+    from .domain.updaters import Updaters
 
 CONTEXT_FILE_ENV = "HARNESS_CONTEXT_FILE"
 DEADLINE_ENV = "HARNESS_DEADLINE"  # epoch seconds when the runner interrupts the kernel
@@ -50,6 +53,12 @@ _MARKED = {
     "comments": "note LIKE %(marker)s",
 }
 SWEEP_LABEL = "remove what the workflow wrote with the fixture's marker"
+# Tickets a workflow created (tickets.create) with the marker in the title, and the rows that hang on them.
+_MARKED_TICKETS = ("SELECT ticket_id FROM tickets WHERE tenant = %(tenant)s AND entered_at >= %(since)s "
+                   "AND title LIKE %(marker)s")
+_TICKET_CHILDREN = ("comments", "ticket_resources", "project_ticket_links", "ticket_entity_links")
+_MARKED_DOCUMENTS = ("SELECT document_id FROM documents WHERE tenant = %(tenant)s AND entered_at >= %(since)s "
+                     "AND document_name LIKE %(marker)s")
 _MARKED_ENTRIES = ("SELECT entry_id FROM schedule_entries WHERE tenant = %(tenant)s AND created_at >= %(since)s "
                    "AND title LIKE %(marker)s")
 
@@ -116,6 +125,14 @@ class Fixture:
         return Finders(self)
 
     @cached_property
+    def update(self) -> Updaters:
+        """Changes made the way a person makes them, through ``/api/v1``, so the server publishes its
+        events: ``fx.update.ticket(ticket_id, status_id=...)``, ``.project(...)``, ``.project_task(...)``."""
+        from .domain.updaters import Updaters
+
+        return Updaters(self)
+
+    @cached_property
     def override(self) -> Overrides:
         """Tenant settings changed for this fixture only: ``fx.override.email_settings()``."""
         from .domain.overrides import Overrides
@@ -140,8 +157,8 @@ class Fixture:
 
     def _sweep_marked_rows(self) -> None:
         """Register (journaled, before anything can be written) the removal of what the workflow writes
-        with this fixture's marker: notifications, interactions, comments, schedule entries, and on the
-        sandbox its sent mail. Only rows created since the fixture opened, in its tenant, are touched."""
+        with this fixture's marker: notifications, interactions, comments, schedule entries, time entries,
+        documents, tickets (with the rows that hang on them), and on the sandbox its sent mail. Only rows created since the fixture opened, in its tenant, are touched."""
         parts = [f"{table} AS (DELETE FROM {table} WHERE tenant = %(tenant)s AND created_at >= %(since)s "
                  f"AND ({where}))" for table, where in _MARKED.items()]
         if self.keeps_sent_mail:
@@ -151,9 +168,21 @@ class Fixture:
                   "conflicts AS (DELETE FROM schedule_conflicts WHERE tenant = %(tenant)s AND (entry_id_1 IN "
                   "(SELECT entry_id FROM entries) OR entry_id_2 IN (SELECT entry_id FROM entries)))",
                   "assignees AS (DELETE FROM schedule_entry_assignees WHERE tenant = %(tenant)s "
-                  "AND entry_id IN (SELECT entry_id FROM entries))"]
+                  "AND entry_id IN (SELECT entry_id FROM entries))",
+                  "entries_gone AS (DELETE FROM schedule_entries WHERE tenant = %(tenant)s "
+                  "AND entry_id IN (SELECT entry_id FROM entries))",
+                  "time_entries AS (DELETE FROM time_entries WHERE tenant = %(tenant)s AND created_at >= %(since)s "
+                  "AND notes LIKE %(marker)s)",
+                  f"marked_documents AS ({_MARKED_DOCUMENTS})",
+                  "document_links AS (DELETE FROM document_associations WHERE tenant = %(tenant)s "
+                  "AND document_id IN (SELECT document_id FROM marked_documents))",
+                  "documents AS (DELETE FROM documents WHERE tenant = %(tenant)s "
+                  "AND document_id IN (SELECT document_id FROM marked_documents))",
+                  f"marked_tickets AS ({_MARKED_TICKETS})"]
+        parts += [f"ticket_{table} AS (DELETE FROM {table} WHERE tenant = %(tenant)s "
+                  "AND ticket_id IN (SELECT ticket_id FROM marked_tickets))" for table in _TICKET_CHILDREN]
         sql = ("WITH " + ", ".join(parts) +
-               " DELETE FROM schedule_entries WHERE tenant = %(tenant)s AND entry_id IN (SELECT entry_id FROM entries)")
+               " DELETE FROM tickets WHERE tenant = %(tenant)s AND ticket_id IN (SELECT ticket_id FROM marked_tickets)")
         params = {"tenant": self.tenant_id, "since": self.trigger_started_at, "marker": f"%{self.marker()}%"}
         self.on_cleanup(Sql(sql, params), SWEEP_LABEL)
 
@@ -286,6 +315,31 @@ class Fixture:
             expect.rows(found, f"status != {step_status!r}", exactly=0, message=f"steps not {step_status}")
         return found
 
+    def expect_step(self, definition_step_id: str, status: str = "SUCCEEDED", *, code: str | None = None,
+                    category: str | None = None, message: str | None = None, attempts: int | None = None) -> Record:
+        """Assert one step of the current run, by its ``definition_step_id`` (its latest row): its
+        ``status``, the ``code``, ``category`` and ``message`` of its ``error_json``, and its ``attempts``
+        (the attempt number of the latest row, so 3 means two retries). Returns the step row.
+
+        A failed step is asserted here whether the run failed with it or a ``control.tryCatch`` caught it.
+        """
+        from .domain.record import Record
+
+        found = self.step(definition_step_id)
+        if found is None:
+            seen = ", ".join(self.steps()["definition_step_id"]) or "none"
+            expect.ok(False, f"step {definition_step_id!r} did not run (steps that ran: {seen})")
+        row = Record(found or {})
+        error = row.get("error_json") if isinstance(row.get("error_json"), dict) else {}
+        what = f"step {definition_step_id}"
+        expect.equal(row["status"], status, f"{what} status" + (f" (error: {error})" if error else ""))
+        for key, wanted in (("code", code), ("category", category), ("message", message)):
+            if wanted is not None:
+                expect.equal(error.get(key), wanted, f"{what} error {key}")
+        if attempts is not None:
+            expect.equal(int(row["attempt"]), attempts, f"{what} attempts")
+        return row
+
     def expect_no_run(self, window_ms: int = 1500) -> pd.DataFrame:
         """Assert that the trigger starts no run of this workflow: none ends within ``window_ms``, and
         afterwards none has started at all (not even one still running). Returns the runs found (none)."""
@@ -304,6 +358,42 @@ class Fixture:
         for line in self.cleanup():
             print(line)
         return self.mark_trigger()
+
+    # -- versions -----------------------------------------------------------------------
+    def publish(self, workflow_key: str | None = None, *, calls: Mapping[str, str] | None = None,
+                definition: Mapping[str, Any] | None = None) -> int:
+        """Publish a new version of a bundle workflow (default: this fixture's) and return its number.
+
+        ``definition`` replaces the draft first. ``calls`` maps a ``control.callWorkflow`` step id to
+        the key of the workflow it calls: the step is pointed at that workflow's id and newest published
+        version, so publish the called workflow first. The version is the next free one, as AlgaPSA
+        numbers it; the workflow's versions go with the workflow, which the next import replaces.
+        """
+        key = workflow_key or self.workflow_key
+        workflow_id = self._workflow_id_of(key)
+        draft = json.loads(json.dumps(definition)) if definition is not None else \
+            export_workflow(self.api, workflow_id)["workflows"][0]["draft"]["definition"]
+        steps = {step["id"]: step for _, _, step in walk(draft.get("steps", []))}
+        for step_id, called_key in (calls or {}).items():
+            step = steps.get(step_id)
+            if step is None or step.get("type") != "control.callWorkflow":
+                raise FixtureError(f"{key} has no control.callWorkflow step {step_id!r}")
+            called_id = self._workflow_id_of(called_key)
+            version = self.db.scalar("SELECT max(version) FROM workflow_definition_versions WHERE workflow_id = %s",
+                                     (called_id,))
+            if version is None:
+                raise FixtureError(f"{called_key} has no published version: publish it before {key}")
+            step.update(workflowId=called_id, workflowVersion=int(version))
+        update_draft(self.api, workflow_id, draft)
+        newest = self.db.scalar("SELECT coalesce(max(version), 0) FROM workflow_definition_versions "
+                                "WHERE workflow_id = %s", (workflow_id,))
+        return int(publish(self.api, workflow_id, int(newest) + 1)["publishedVersion"])
+
+    def _workflow_id_of(self, key: str) -> str:
+        row = self.db.one(_LOOKUP, (self.tenant_id, key))
+        if row is None:
+            raise FixtureError(f"no workflow {key!r} in tenant {self.tenant_id}")
+        return str(row["workflow_id"])
 
     # -- cleanup ------------------------------------------------------------------------
     def on_cleanup(self, action: Any, label: str | None = None) -> Any:

@@ -92,6 +92,21 @@ class Creators:
         return Record({**(row or {}), "phases": fx.find.project_phases(project_id),
                        "tasks": fx.find.project_tasks(project_id)})
 
+    def project_task(self, project_id: str, phase_id: str, task_name: str | None = None, **fields: Any) -> Record:
+        """``POST /api/v1/projects/{id}/phases/{phase}/tasks`` (PROJECT_TASK_CREATED, and PROJECT_TASK_ASSIGNED
+        with ``assigned_to``), in the project's first task status unless ``project_status_mapping_id`` is
+        given. The project's cleanup removes it. Returns the task as the server answered."""
+        body = {"task_name": self._title("task", task_name), **fields}
+        body.setdefault("project_status_mapping_id", self._task_status(project_id))
+        path = f"/api/v1/projects/{project_id}/phases/{phase_id}/tasks"
+        return Record(self._fx.api.post(path, body).json["data"])
+
+    def comment(self, ticket_id: str, text: str | None = None, *, is_internal: bool = False, **fields: Any) -> Record:
+        """``POST /api/v1/tickets/{id}/comments`` (TICKET_COMMENT_ADDED); the ticket's cleanup removes it.
+        Returns the comment as the server answered."""
+        body = {"comment_text": text or self._title("comment", None), "is_internal": is_internal, **fields}
+        return Record(self._fx.api.post(f"/api/v1/tickets/{ticket_id}/comments", body).json["data"])
+
     def _task_status(self, project_id: str) -> str:
         """The project's first task status mapping. AlgaPSA's API creates none (its UI does), so when the
         project has none, one for the tenant's first project-task status is written (the project's

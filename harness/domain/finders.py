@@ -139,3 +139,53 @@ class Finders:
         envelope = self._fx.db.scalar("SELECT envelope_json FROM workflow_run_snapshots WHERE run_id = %s "
                                       "ORDER BY created_at DESC LIMIT 1", (run_id or self._fx.run_id,))
         return Record((envelope or {}).get("vars") or {})
+
+    def invocations(self, run_id: str | None = None) -> pd.DataFrame:
+        """The idempotency ledger (``workflow_action_invocations``) of ``run_id`` (default: the current run):
+        one row per action invocation with its key, status and attempt, oldest first. An invocation an
+        earlier run already made with the same key is not repeated, so it is missing here."""
+        return self._query("SELECT step_path, action_id, action_version, idempotency_key, status, attempt, "
+                           "error_message, output_json, created_at FROM workflow_action_invocations "
+                           "WHERE tenant = %(tenant)s AND run_id = %(run)s ORDER BY created_at LIMIT %(limit)s",
+                           run=run_id or self._fx.run_id)
+
+    def workflow(self, workflow_key: str | None = None) -> Record:
+        """A workflow's definition row (default: this fixture's): ``status``, ``is_paused``,
+        ``concurrency_limit``, ``auto_pause_on_failure`` and its newest published ``version``."""
+        fx = self._fx
+        row = fx.db.one("SELECT d.workflow_id, d.key, d.status, d.is_paused, d.concurrency_limit, "
+                        "d.auto_pause_on_failure, (SELECT max(version) FROM workflow_definition_versions v "
+                        "WHERE v.workflow_id = d.workflow_id) AS version FROM workflow_definitions d "
+                        "WHERE d.tenant = %s AND d.key = %s", (fx.tenant_id, workflow_key or fx.workflow_key))
+        if row is None:
+            raise FixtureError(f"no workflow {workflow_key or fx.workflow_key!r} in tenant {fx.tenant_id}")
+        return Record(row)
+
+    def tickets(self) -> pd.DataFrame:
+        """Tickets carrying this fixture's marker in their title (those a workflow created, and the
+        fixture's own), newest first."""
+        return self._query("SELECT ticket_id, ticket_number, title, client_id, board_id, status_id, priority_id, "
+                           "assigned_to, attributes, entered_by, closed_at, entered_at FROM tickets "
+                           "WHERE tenant = %(tenant)s AND title LIKE %(marker)s ORDER BY entered_at DESC "
+                           "LIMIT %(limit)s")
+
+    def ticket_links(self, ticket_id: str) -> pd.DataFrame:
+        """The ticket's entity links (``ticket_entity_links``: projects, tasks, assets, contracts), oldest first."""
+        return self._query("SELECT link_id, entity_type, entity_id, link_type, metadata, created_at "
+                           "FROM ticket_entity_links WHERE tenant = %(tenant)s AND ticket_id = %(ticket)s "
+                           "ORDER BY created_at LIMIT %(limit)s", ticket=ticket_id)
+
+    def attachments(self, ticket_id: str) -> pd.DataFrame:
+        """The documents associated with the ticket, oldest first."""
+        return self._query("SELECT d.document_id, d.document_name, d.mime_type, d.file_id, a.created_at "
+                           "FROM document_associations a JOIN documents d ON d.tenant = a.tenant "
+                           "AND d.document_id = a.document_id WHERE a.tenant = %(tenant)s AND a.entity_id = %(ticket)s "
+                           "AND a.entity_type = 'ticket' ORDER BY a.created_at LIMIT %(limit)s", ticket=ticket_id)
+
+    def time_entries(self, work_item_id: str | None = None) -> pd.DataFrame:
+        """Time entries carrying this fixture's marker in their notes (on ``work_item_id``, if given), newest first."""
+        return self._query("SELECT entry_id, user_id, work_item_id, work_item_type, start_time, end_time, "
+                           "billable_duration, notes, approval_status, work_date, time_sheet_id, created_at "
+                           "FROM time_entries WHERE tenant = %(tenant)s AND notes LIKE %(marker)s "
+                           "AND (%(item)s::uuid IS NULL OR work_item_id = %(item)s::uuid) "
+                           "ORDER BY created_at DESC LIMIT %(limit)s", item=work_item_id)
