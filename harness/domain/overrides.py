@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from psycopg.types.json import Json
 
 from ..cleanup import Sql
+from .finders import SandboxOnly
+from .provider_doubles import FailingApi, closed_port
 from .record import Record
 
 if TYPE_CHECKING:
@@ -58,3 +60,40 @@ class Overrides:
             writer.execute(f"UPDATE tenant_email_settings SET ({columns}, updated_at) = ({slots}, now()) WHERE id = %s",
                            (*_params(settings), settings_id))
         return Record(fx.db.one(f"SELECT id, {columns} FROM tenant_email_settings WHERE id = %s", (settings_id,)) or {})
+
+    def failing_email_delivery(self, status: int | None = None, message: str = "Invalid `to` field") -> Record:
+        """Email settings whose provider fails to deliver, so ``email.send``'s failure paths can be asserted.
+
+        Without ``status``: an SMTP provider at a loopback port nothing listens on; the connection is
+        refused, which AlgaPSA reports as ``TRANSIENT_FAILURE``. With an HTTP ``status``: a Resend provider
+        whose API (a double this process runs until cleanup) answers ``status`` with ``message``; a 4xx
+        other than 429 is ``INTERNAL_ERROR``. Sandbox only: a real AlgaPSA cannot reach this machine's loopback.
+        """
+        fx = self._fx
+        if not fx.target.is_sandbox:
+            raise SandboxOnly("a failing email provider is a double on this machine's loopback, which only the "
+                              "sandbox can reach")
+        if status is None:
+            config = {**SMTP_TEST_SERVER["config"], "host": "127.0.0.1", "port": closed_port()}
+            provider = {**SMTP_TEST_SERVER, "providerId": "fixture-smtp-refused", "config": config}
+        else:
+            api = FailingApi(status, message)
+            fx.on_cleanup(api.close, "stop the failing email API")
+            provider = {"providerId": "fixture-resend-failing", "providerType": "resend", "isEnabled": True,
+                        "config": {"apiKey": "re_fixture", "baseUrl": api.base_url, "from": "no-reply@example.com"}}
+        return self.email_settings(email_provider=provider["providerType"], provider_configs=[provider])
+
+    def no_closed_ticket_status(self) -> list[str]:
+        """The tenant's closed ticket statuses marked open for this fixture, as on a tenant with none
+        configured (``tickets.close`` then fails with ``INTERNAL_ERROR``); cleanup marks them closed again.
+        Returns their ids. Sandbox only: on a real tenant, people close tickets meanwhile."""
+        fx = self._fx
+        if not fx.target.is_sandbox:
+            raise SandboxOnly("hiding the closed ticket statuses would change how a real tenant closes tickets")
+        ids = [str(row["status_id"]) for row in fx.db.records(
+            "SELECT status_id FROM statuses WHERE tenant = %s AND status_type = 'ticket' AND is_closed", (fx.tenant_id,))]
+        fx.on_cleanup(Sql("UPDATE statuses SET is_closed = true WHERE tenant = %s AND status_id = ANY(%s::uuid[])",
+                          (fx.tenant_id, ids)), "close the closed ticket statuses again")
+        fx.db.writer().execute("UPDATE statuses SET is_closed = false WHERE tenant = %s AND status_id = ANY(%s::uuid[])",
+                               (fx.tenant_id, ids))
+        return ids

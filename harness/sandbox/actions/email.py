@@ -1,7 +1,8 @@
 """``email.send`` (contract §4.7) and the tenant mail path ``tickets.close`` notifies through.
 
 Nothing leaves the machine: a message that AlgaPSA would hand to the tenant's SMTP or Resend
-provider is recorded in the sandbox's ``email_outbox`` table instead. Settings, provider
+provider is recorded in the sandbox's ``email_outbox`` table instead (a provider on loopback, a test
+double, is also really sent to: :mod:`.email_delivery`). Settings, provider
 selection, templating, sender rules and attachment checks follow AlgaPSA.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from psycopg.types.json import Jsonb
 from ..runtime.run_errors import RuntimeFailure, action_error
 from .attachments import allowed_mime_type
 from .base import Action, ActionContext, invalid, iso, js_string, provided_key, transient, utc_now
+from .email_delivery import deliver_resend, deliver_smtp, is_local
 from .schema import DATETIME, UUID, Arr, Bool, Enum, Obj, Record, Str
 
 
@@ -28,6 +30,7 @@ class Provider:
     provider_type: str
     max_recipients: int
     max_attachment_bytes: int
+    options: dict[str, Any]
 
 
 _CAPABILITIES = {"smtp": (100, 25 * 1024 * 1024), "resend": (50, 40 * 1024 * 1024)}
@@ -112,7 +115,7 @@ def pick_provider(configs: list[dict[str, Any]]) -> Provider | None:
             raise RuntimeFailure("ActionError", "Resend initialization failed: Resend API key is required")
     else:
         raise RuntimeFailure("ActionError", f"Unsupported provider type: {kind}")
-    return Provider(provider_id, kind, *_CAPABILITIES[kind])
+    return Provider(provider_id, kind, *_CAPABILITIES[kind], options)
 
 
 def render(template: str, data: dict[str, Any]) -> str:
@@ -212,10 +215,12 @@ async def send(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     if len(data["to"]) + len(data.get("cc") or []) + len(data.get("bcc") or []) > provider.max_recipients:
         raise invalid("Too many recipients for email provider")
 
-    result = await record_message(ctx, provider, {
-        "from": sender, "to": data["to"], "cc": data.get("cc"), "bcc": data.get("bcc"),
-        "subject": render(data["subject"], template_data), "html": render(html, template_data),
-        "text": render(text, template_data), "attachments": attachments or None})
+    message = {"from": sender, "to": data["to"], "cc": data.get("cc"), "bcc": data.get("bcc"),
+               "subject": render(data["subject"], template_data), "html": render(html, template_data),
+               "text": render(text, template_data), "attachments": attachments or None}
+    if is_local(provider.provider_type, provider.options):
+        await (deliver_smtp if provider.provider_type == "smtp" else deliver_resend)(provider.options, message)
+    result = await record_message(ctx, provider, message)
     await ctx.audit({"to_count": len(data["to"]), "cc_count": len(data.get("cc") or []),
                      "bcc_count": len(data.get("bcc") or [])},
                     provider_id=result["provider_id"], provider_type=result["provider_type"],
