@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..contract.event_payloads import default_registry
-from ..contract.runtime_catalog import ACTION_ERRORS, NODE_TYPES, REST_EVENTS
+from ..contract.runtime_catalog import ACTION_ERRORS, NODE_TYPES, REST_EVENTS, UNASSERTABLE
 from ..errors import FixtureError
 from ..execution.checks import load_notebook
 from ..workflow import BRANCHES, load_bundle
@@ -287,7 +287,8 @@ class Coverage:
         areas = {area: {"fixtures": len(names), "minimum": AREAS[area][0] if area in AREAS else 0}
                  for area, names in self.areas.items()}
         return {"fixtures": len(self.fixtures), "events": section(self.events), "actions": section(self.actions),
-                "errorCodes": section(self.errors, lambda k: f"{k[0]} {k[1]}"),
+                "errorCodes": {**section(self.errors, lambda k: f"{k[0]} {k[1]}"),
+                               "unassertable": {f"{a} {c}": why for (a, c), why in UNASSERTABLE.items()}},
                 "nodeTypes": section(self.node_types), "triggerKinds": section(self.trigger_kinds),
                 "behaviours": section(self.behaviours), "areas": areas}
 
@@ -309,7 +310,8 @@ def measure(paths: Iterable[str | Path]) -> Coverage:
     areas: dict[str, list[str]] = {area: [] for area in AREAS}
     for f in facts:
         areas.setdefault(f.area, []).append(f.name)
-    error_items = [(action, code) for action, codes in ACTION_ERRORS.items() for code in codes]
+    error_items = [(action, code) for action, codes in ACTION_ERRORS.items() for code in codes
+                   if (action, code) not in UNASSERTABLE]
     return Coverage(
         fixtures=facts,
         events=covering(sorted(default_registry().events()), lambda f, e: e in f.events),
@@ -343,7 +345,8 @@ def report_lines(coverage: Coverage) -> list[str]:
         f"{len(coverage.fixtures)} fixtures",
         _line("events", coverage.events, "triggered"),
         _line("actions", coverage.actions, "with a success asserted"),
-        _line("error codes", coverage.errors, "asserted", lambda k: f"{k[0]} {k[1]}"),
+        _line("error codes", coverage.errors, "asserted", lambda k: f"{k[0]} {k[1]}")
+        + "".join(f" ({action} {code} cannot be produced: {why})" for (action, code), why in UNASSERTABLE.items()),
         _line("node types", coverage.node_types, "asserted"),
         _line("triggers", coverage.trigger_kinds, "kinds used"),
         _line("runtime", coverage.behaviours, "behaviours asserted"),

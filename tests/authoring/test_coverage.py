@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from harness.authoring.coverage import AREAS, area_of, measure, read_fixture, report_lines
-from harness.contract.runtime_catalog import ACTION_ERRORS, NODE_TYPES
+from harness.contract.runtime_catalog import ACTION_ERRORS, NODE_TYPES, UNASSERTABLE
 
 REPO = Path(__file__).resolve().parents[2]
 ZERO = "00000000-0000-0000-0000-000000000000"
@@ -132,6 +132,7 @@ def test_the_report_names_what_is_missing(tmp_path: Path) -> None:
     assert lines[1].endswith("and 171 more (--json lists them)")
     assert lines[2].startswith(f"actions      1/{len(ACTION_ERRORS)} with a success asserted; not yet: ")
     assert "tickets.add_comment" not in lines[2]
+    assert lines[3].endswith("(email.send RATE_LIMITED cannot be produced: " + UNASSERTABLE[("email.send", "RATE_LIMITED")] + ")")
     assert lines[5] == "triggers     1/4 kinds used; not yet: /api/v1 tickets, /api/v1 projects, /api/v1 schedules"
     assert lines[7].startswith("areas        tickets 1/120, ")
 
@@ -149,7 +150,8 @@ def test_cli_json_check_and_bad_paths(tmp_path: Path) -> None:
     assert data["fixtures"] == 1
     assert data["events"]["by"]["TICKET_CREATED"] == ["ticket-a"]
     assert data["events"]["covered"] == 1 and len(data["events"]["missing"]) == 183
-    assert data["errorCodes"]["total"] == sum(len(codes) for codes in ACTION_ERRORS.values())
+    assert data["errorCodes"]["total"] == sum(len(codes) for codes in ACTION_ERRORS.values()) - len(UNASSERTABLE)
+    assert data["errorCodes"]["unassertable"] == {"email.send RATE_LIMITED": UNASSERTABLE[("email.send", "RATE_LIMITED")]}
     assert data["areas"]["tickets"] == {"fixtures": 1, "minimum": AREAS["tickets"][0]}
     assert _harness(str(tmp_path / "catalog"), "--check").returncode == 1
 
