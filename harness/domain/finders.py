@@ -104,7 +104,8 @@ class Finders:
         if not fx.keeps_sent_mail:
             raise SandboxOnly(f"sent mail can only be read on the sandbox (its email_outbox table); "
                               f"{redact_url(fx.target.base_url)} keeps no copy, so this fixture's mail check needs the sandbox")
-        return self._query('SELECT "to", cc, subject, text, provider_id, step_path, created_at FROM email_outbox '
+        return self._query('SELECT "from", "to", cc, bcc, subject, text, html, attachments, provider_id, step_path, '
+                           'created_at FROM email_outbox '
                            "WHERE tenant = %(tenant)s AND run_id = %(run)s ORDER BY created_at LIMIT %(limit)s",
                            run=run_id or fx.run_id)
 

@@ -97,3 +97,15 @@ class Overrides:
         fx.db.writer().execute("UPDATE statuses SET is_closed = false WHERE tenant = %s AND status_id = ANY(%s::uuid[])",
                                (fx.tenant_id, ids))
         return ids
+
+    def no_email_settings(self) -> None:
+        """The tenant without email settings for this fixture (``email.send`` then fails with
+        ``VALIDATION_ERROR`` ``Tenant email settings not configured``); cleanup puts the rows back as they were."""
+        fx = self._fx
+        rows = fx.db.records("SELECT * FROM tenant_email_settings WHERE tenant = %s ORDER BY id", (fx.tenant_id,))
+        for row in rows:
+            columns = ", ".join(f'"{name}"' for name in row)
+            slots = ", ".join(["%s"] * len(row))
+            fx.on_cleanup(Sql(f"INSERT INTO tenant_email_settings ({columns}) VALUES ({slots})", _params(row)),
+                          "put the email settings back")
+        fx.db.writer().execute("DELETE FROM tenant_email_settings WHERE tenant = %s", (fx.tenant_id,))

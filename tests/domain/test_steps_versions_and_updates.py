@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
 
+from harness.domain.finders import SandboxOnly
 from harness.errors import FixtureError
 from harness.expect import ExpectationFailed
 from harness.fixture import Fixture
@@ -121,3 +123,31 @@ def test_what_a_workflow_creates_with_the_marker_is_found_and_swept(fx: Fixture,
                          ("document_associations", "entity_id"), ("time_entries", "work_item_id")):
         assert count(admin, f"SELECT 1 FROM {table} WHERE {where} = %s", ticket) == 0, table
     assert count(admin, "SELECT 1 FROM documents WHERE document_id = %s", document) == 0
+
+
+def test_settings_overrides_put_everything_back(fx: Fixture, admin: psycopg.Connection) -> None:
+    row = "SELECT row_to_json(s)::text FROM tenant_email_settings s WHERE tenant = %s ORDER BY id"
+    closed = "SELECT count(*) FROM statuses WHERE tenant = %s AND status_type = 'ticket' AND is_closed"
+    admin.execute("INSERT INTO tenant_email_settings (tenant, default_from_domain, provider_configs) "
+                  "VALUES (%s, 'example.org', '[{\"providerId\": \"kept\"}]')", (fx.tenant_id,))
+    try:
+        before = admin.execute(row, (fx.tenant_id,)).fetchall()
+        closed_before = admin.execute(closed, (fx.tenant_id,)).fetchone()[0]
+        fx.override.no_email_settings()
+        hidden = fx.override.no_closed_ticket_status()
+        assert admin.execute(row, (fx.tenant_id,)).fetchall() == []
+        assert len(hidden) == closed_before > 0 and admin.execute(closed, (fx.tenant_id,)).fetchone()[0] == 0
+        assert fx.cleanup() == []
+        assert admin.execute(row, (fx.tenant_id,)).fetchall() == before, "the settings row, exactly"
+        assert admin.execute(closed, (fx.tenant_id,)).fetchone()[0] == closed_before
+    finally:
+        admin.execute("DELETE FROM tenant_email_settings WHERE tenant = %s AND default_from_domain = 'example.org'",
+                      (fx.tenant_id,))
+
+
+def test_a_failing_provider_is_a_sandbox_only_double(fx: Fixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fx, "target", dataclasses.replace(fx.target, is_sandbox=False))
+    with pytest.raises(SandboxOnly, match="only the sandbox can reach"):
+        fx.override.failing_email_delivery()
+    with pytest.raises(SandboxOnly, match="how a real tenant closes tickets"):
+        fx.override.no_closed_ticket_status()
