@@ -135,6 +135,28 @@ class Creators:
         self._delete_later(f"/api/v1/schedules/{entry_id}", SCHEDULE_ROWS, entry_id, "delete the schedule entry")
         return Record(self._fx.find.schedule_entries(entry_id=entry_id).iloc[0].to_dict())
 
+    def document(self, name: str | None = None, *, mime_type: str = "application/pdf", size: int = 1024) -> Record:
+        """A stored file and its document (``external_files`` + ``documents``), as an upload leaves them,
+        written through the writer session (the sandbox has no upload route). ``tickets.add_attachment`` and
+        ``email.send`` take its ``file_id`` or ``document_id``. Removed at cleanup with its associations."""
+        fx = self._fx
+        user = fx.picks.user().user_id
+        file_id, document_id = str(uuid.uuid4()), str(uuid.uuid4())
+        name = name or f"{fx.marker()} document {file_id[:8]}.pdf"
+        params = {"tenant": fx.tenant_id, "file": file_id, "document": document_id}
+        fx.on_cleanup(Sql("WITH links AS (DELETE FROM document_associations WHERE tenant = %(tenant)s "
+                          "AND document_id = %(document)s), documents AS (DELETE FROM documents WHERE tenant = %(tenant)s "
+                          "AND document_id = %(document)s) DELETE FROM external_files WHERE tenant = %(tenant)s "
+                          "AND file_id = %(file)s", params), "delete the document")
+        writer = fx.db.writer()
+        writer.execute("INSERT INTO external_files (tenant, file_id, file_name, original_name, mime_type, file_size, "
+                       "storage_path, uploaded_by_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                       (fx.tenant_id, file_id, name, name, mime_type, size, f"fixtures/{file_id}", user))
+        writer.execute("INSERT INTO documents (tenant, document_id, document_name, user_id, created_by, entered_at, "
+                       "file_id, mime_type, file_size) VALUES (%s, %s, %s, %s, %s, now(), %s, %s, %s)",
+                       (fx.tenant_id, document_id, name, user, user, file_id, mime_type, size))
+        return Record({"document_id": document_id, "file_id": file_id, "document_name": name, "mime_type": mime_type})
+
     def contact(self, full_name: str | None = None, *, email: str | None = None, client_id: str | None = None,
                 **fields: Any) -> Record:
         """A contact of ``client_id`` (default: the oldest client), written through the writer session:
@@ -145,8 +167,9 @@ class Creators:
                    "email": email or f"fixture.{suffix}@example.com",
                    "client_id": client_id or fx.picks.client().client_id, **fields}
         contact_id = str(uuid.uuid4())
-        fx.on_cleanup(Sql("DELETE FROM contacts WHERE tenant = %s AND contact_name_id = %s", (fx.tenant_id, contact_id)),
-                      "delete the contact")
+        fx.on_cleanup(Sql("WITH notes AS (DELETE FROM interactions WHERE tenant = %(tenant)s AND contact_name_id = %(id)s) "
+                          "DELETE FROM contacts WHERE tenant = %(tenant)s AND contact_name_id = %(id)s",
+                          {"tenant": fx.tenant_id, "id": contact_id}), "delete the contact with its interactions")
         names = ", ".join(columns)
         return Record(fx.db.writer().records(
             f"INSERT INTO contacts (contact_name_id, {names}) VALUES (%s, {', '.join(['%s'] * len(columns))}) "

@@ -109,3 +109,30 @@ class Overrides:
             fx.on_cleanup(Sql(f"INSERT INTO tenant_email_settings ({columns}) VALUES ({slots})", _params(row)),
                           "put the email settings back")
         fx.db.writer().execute("DELETE FROM tenant_email_settings WHERE tenant = %s", (fx.tenant_id,))
+
+    def without_permission(self, resource: str, action: str) -> int:
+        """The workflow's actor (the user who published it) without ``resource:action`` for this fixture:
+        that permission's grants to the actor's roles are removed and put back at cleanup. Returns how many
+        were removed. Sandbox only: on a real tenant it would take the permission from everyone in those roles."""
+        fx = self._fx
+        if not fx.target.is_sandbox:
+            raise SandboxOnly("taking a permission from the workflow's actor would take it from everyone in its roles")
+        grants = fx.db.records(
+            "SELECT DISTINCT rp.role_id, rp.permission_id, rp.created_at FROM role_permissions rp "
+            "JOIN permissions p ON p.tenant = rp.tenant AND p.permission_id = rp.permission_id "
+            "JOIN user_roles ur ON ur.tenant = rp.tenant AND ur.role_id = rp.role_id "
+            "WHERE rp.tenant = %s AND p.resource = %s AND p.action = %s AND ur.user_id = ("
+            "  SELECT coalesce(v.published_by, d.created_by) FROM workflow_definitions d "
+            "  LEFT JOIN workflow_definition_versions v ON v.workflow_id = d.workflow_id "
+            "  WHERE d.workflow_id = %s ORDER BY v.version DESC NULLS LAST LIMIT 1)",
+            (fx.tenant_id, resource, action, fx.workflow_id))
+        for grant in grants:
+            fx.on_cleanup(Sql("INSERT INTO role_permissions (tenant, role_id, permission_id, created_at) "
+                              "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                              (fx.tenant_id, grant["role_id"], grant["permission_id"], grant["created_at"])),
+                          f"grant {resource}:{action} again")
+        writer = fx.db.writer()
+        for grant in grants:
+            writer.execute("DELETE FROM role_permissions WHERE tenant = %s AND role_id = %s AND permission_id = %s",
+                           (fx.tenant_id, grant["role_id"], grant["permission_id"]))
+        return len(grants)

@@ -63,6 +63,16 @@ class Picks:
         return self._one("SELECT client_id, client_name FROM clients WHERE tenant = %s ORDER BY created_at LIMIT 1",
                          (self._fx.tenant_id,), "a client")
 
+    def team(self) -> Record:
+        """The tenant's oldest team, with its manager (a team assignee resolves to ``manager_id``)."""
+        return self._one("SELECT team_id, team_name, manager_id FROM teams WHERE tenant = %s "
+                         "ORDER BY created_at, team_id LIMIT 1", (self._fx.tenant_id,), "a team")
+
+    def service(self) -> Record:
+        """A service of the tenant's catalog (the first by name), e.g. for ``time.create_entry``."""
+        return self._one("SELECT service_id, service_name FROM service_catalog WHERE tenant = %s "
+                         "ORDER BY service_name LIMIT 1", (self._fx.tenant_id,), "a service")
+
     def board(self) -> Record:
         """The default board (else the first by display order)."""
         return self._one("SELECT board_id, board_name FROM boards WHERE tenant = %s "

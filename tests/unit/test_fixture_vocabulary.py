@@ -23,7 +23,7 @@ HAND_WRITTEN = {
     "a writer session": re.compile(r"\.writer\(\)"),
     "a direct API create": re.compile(r"fx\.api\.post\(\s*[\"']/api/v1/(tickets|projects|schedules)[\"']"),
     "a sandbox-only branch": re.compile(r"email_outbox|has_outbox|to_regclass"),
-    "picks SQL": re.compile(r"FROM (clients|boards|priorities|statuses|users|roles)\b", re.I),
+    "picks SQL": re.compile(r"FROM (clients|boards|priorities|statuses|users|roles|teams|service_catalog)\b", re.I),
 }
 
 
