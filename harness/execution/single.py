@@ -107,30 +107,50 @@ def _execute(fixture: FixtureFolder, target: Target, journal: Journal, *, force:
         run_env = {**target.kernel_env(), CONTEXT_FILE_ENV: str(context_path), JOURNAL_ENV: str(journal.path),
                    DEADLINE_ENV: str(time.time() + target.timeout_ms / 1000)}
         env = kernel_environment(target, {**run_env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-        outcome = EngineOutcome()
         parameters = {"fixture_dir": str(fixture.path),
                       "options": {"timeout_ms": target.timeout_ms, "force": force, "skip_import": skip_import}}
-        engine_error = ""
-        try:
-            # papermill's cwd= changes the whole process's folder: only for a kernel started here
-            placement = ({"cwd": str(fixture.path), "kernel_env": env} if kernel is None
-                         else {"km": kernel(run_env, fixture.path)})
-            # No output file: the executed notebook stays in memory (outcome.notebook), and papermill does
-            # not rewrite it, outputs and all, as each cell starts and ends.
-            papermill.execute_notebook(
-                str(fixture.path / "test.ipynb"), None, parameters=parameters, engine_name=ENGINE_NAME,
-                request_save_on_cell_execute=False, kernel_name=kernel_name, progress_bar=False, log_output=debug,
-                deadline=deadline, outcome=outcome, stop=stop, start_timeout=60, **placement)
-        except PapermillExecutionError:
-            pass  # the failing cell is read from the executed notebook below
-        except DeadKernelError as exc:
-            if not outcome.kernel_died:  # else the engine's own way to end: the outcome says it all
+        km = _handed_over(kernel, run_env, fixture.path)
+        while True:
+            outcome, engine_error = EngineOutcome(), ""
+            try:
+                # papermill's cwd= changes the whole process's folder: only for a kernel started here
+                placement = {"cwd": str(fixture.path), "kernel_env": env} if km is None else {"km": km}
+                # No output file: the executed notebook stays in memory (outcome.notebook), and papermill does
+                # not rewrite it, outputs and all, as each cell starts and ends.
+                papermill.execute_notebook(
+                    str(fixture.path / "test.ipynb"), None, parameters=parameters, engine_name=ENGINE_NAME,
+                    request_save_on_cell_execute=False, kernel_name=kernel_name, progress_bar=False,
+                    log_output=debug, deadline=deadline, outcome=outcome, stop=stop, start_timeout=60, **placement)
+            except PapermillExecutionError:
+                pass  # the failing cell is read from the executed notebook below
+            except DeadKernelError as exc:
+                if km is not None and not outcome.kernel_died and not _any_cell_ran(outcome):
+                    km = None  # the warm kernel died before the notebook's first cell: once more, on a fresh one
+                    continue
+                if not outcome.kernel_died:  # else the engine's own way to end: the outcome says it all
+                    engine_error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # kernel start failures and the like: still a verdict, not a crash
                 engine_error = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # kernel start failures and the like: still a verdict, not a crash
-            engine_error = f"{type(exc).__name__}: {exc}"
+            break
         nb = outcome.notebook
         context = json.loads(context_path.read_text()) if context_path.exists() else {}
     return nb, context, outcome, engine_error
+
+
+def _handed_over(kernel: KernelProvider | None, env: dict[str, str], cwd: Path) -> Any:
+    """The pre-started kernel, prepared for this fixture; ``None`` (start a fresh one) without one, or when
+    it died while it waited: no fixture code has run in it, so nothing is lost by starting over."""
+    if kernel is None:
+        return None
+    try:
+        return kernel(env, cwd)
+    except Exception:
+        return None
+
+
+def _any_cell_ran(outcome: EngineOutcome) -> bool:
+    cells = outcome.notebook.cells if outcome.notebook is not None else []
+    return any(cell.get("execution_count") for cell in cells if cell.cell_type == "code")
 
 
 def _judge(fixture: FixtureFolder, target: Target, nb: nbformat.NotebookNode | None, context: dict[str, Any],
