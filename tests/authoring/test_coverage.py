@@ -130,7 +130,8 @@ def test_the_report_names_what_is_missing(tmp_path: Path) -> None:
     assert lines[0] == "1 fixtures"
     assert lines[1].startswith("events       1/184 triggered; not yet: APPOINTMENT_ASSIGNED,")
     assert lines[1].endswith("and 171 more (--json lists them)")
-    assert lines[2].startswith(f"actions      1/{len(ACTION_ERRORS)} with a success asserted; not yet: ")
+    assert lines[2].startswith(f"actions      1/{len(ACTION_ERRORS) - 1} with a success asserted; not yet: ")
+    assert lines[2].endswith("(contacts.search succeeding cannot be produced: " + UNASSERTABLE[("contacts.search", "success")] + ")")
     assert "tickets.add_comment" not in lines[2]
     assert lines[3].endswith("(email.send RATE_LIMITED cannot be produced: " + UNASSERTABLE[("email.send", "RATE_LIMITED")] + ")")
     assert lines[5] == "triggers     1/4 kinds used; not yet: /api/v1 tickets, /api/v1 projects, /api/v1 schedules"
@@ -150,8 +151,9 @@ def test_cli_json_check_and_bad_paths(tmp_path: Path) -> None:
     assert data["fixtures"] == 1
     assert data["events"]["by"]["TICKET_CREATED"] == ["ticket-a"]
     assert data["events"]["covered"] == 1 and len(data["events"]["missing"]) == 183
-    assert data["errorCodes"]["total"] == sum(len(codes) for codes in ACTION_ERRORS.values()) - len(UNASSERTABLE)
-    assert data["errorCodes"]["unassertable"] == {"email.send RATE_LIMITED": UNASSERTABLE[("email.send", "RATE_LIMITED")]}
+    assert data["errorCodes"]["total"] == sum(len(codes) for codes in ACTION_ERRORS.values()) - 1
+    assert data["actions"]["total"] == len(ACTION_ERRORS) - 1
+    assert data["cannotBeProduced"] == {f"{a} {c}": why for (a, c), why in UNASSERTABLE.items()}
     assert data["areas"]["tickets"] == {"fixtures": 1, "minimum": AREAS["tickets"][0]}
     assert _harness(str(tmp_path / "catalog"), "--check").returncode == 1
 
