@@ -25,7 +25,7 @@ from ..contract.event_payloads import default_registry
 from ..contract.runtime_catalog import ACTION_ERRORS, NODE_TYPES, REST_EVENTS, SUCCESS, UNASSERTABLE
 from ..errors import FixtureError
 from ..execution.checks import load_notebook
-from ..workflow import BRANCHES, load_bundle
+from ..workflow import load_bundle, walk
 
 # area -> (minimum fixtures, name prefixes)
 AREAS: dict[str, tuple[int, tuple[str, ...]]] = {
@@ -129,14 +129,6 @@ def notebook_calls(sources: Iterable[str]) -> list[Call]:
     return calls
 
 
-def _steps(steps: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    for step in steps:
-        yield step
-        for branch in BRANCHES:
-            if isinstance(step.get(branch), list):
-                yield from _steps(step[branch])
-
-
 def bundle_steps(workflows: list[dict[str, Any]]) -> dict[str, list[Step]]:
     """Every step id of every workflow definition in the bundle (draft and published), with its type."""
     found: dict[str, list[Step]] = defaultdict(list)
@@ -144,7 +136,7 @@ def bundle_steps(workflows: list[dict[str, Any]]) -> dict[str, list[Step]]:
         definitions = [v.get("definition") or {} for v in workflow.get("publishedVersions") or []]
         definitions.append((workflow.get("draft") or {}).get("definition") or {})
         for definition in definitions:
-            for step in _steps(definition.get("steps") or []):
+            for _, _, step in walk(definition.get("steps") or []):
                 action = (step.get("config") or {}).get("actionId") if step.get("type") == "action.call" else None
                 entry = Step(str(step.get("type")), action, bool(step.get("retry")))
                 if entry not in found[str(step.get("id"))]:
