@@ -42,8 +42,9 @@ CONTEXT_FILE_ENV = "HARNESS_CONTEXT_FILE"
 DEADLINE_ENV = "HARNESS_DEADLINE"  # epoch seconds when the runner interrupts the kernel
 DEADLINE_MARGIN_S = 0.5
 
+# Only rows not yet paused: rewriting every paused row on each open bloats the table as the catalog grows.
 _PAUSE_OTHERS = ("UPDATE workflow_definitions SET is_paused = true "
-                 "WHERE tenant = %s AND key LIKE 'fixture.%%' AND key <> %s")
+                 "WHERE tenant = %s AND key LIKE 'fixture.%%' AND key <> %s AND is_paused IS NOT TRUE")
 _SET_PAUSED = "UPDATE workflow_definitions SET is_paused = %s WHERE workflow_id = %s AND tenant = %s"
 _LOOKUP = "SELECT workflow_id FROM workflow_definitions WHERE tenant = %s AND key = %s"
 # What a fixture's workflow writes with the fixture's marker, swept at cleanup (rows since the fixture opened).

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
+import harness
+
 from harness.domain.finders import SandboxOnly
 from harness.errors import FixtureError
 from harness.expect import ExpectationFailed
 from harness.fixture import Fixture
 from harness.workflow import definition_of
 
-from .conftest import count
+from .conftest import GOLDEN, count
 
 
 def _trigger(fx: Fixture) -> None:
@@ -151,3 +153,24 @@ def test_a_failing_provider_is_a_sandbox_only_double(fx: Fixture, monkeypatch: p
         fx.override.failing_email_delivery()
     with pytest.raises(SandboxOnly, match="how a real tenant closes tickets"):
         fx.override.no_closed_ticket_status()
+
+
+def test_opening_pauses_other_fixture_workflows_and_leaves_paused_ones_alone(journal_dir, admin) -> None:
+    keys = []
+    for name in ("ticket-created-vip-notify", "ticket-created-notify-multiple"):
+        other = harness.open_fixture(GOLDEN.parent / name)  # imports its workflow
+        other.cleanup()
+        other.close()
+        keys.append(other.workflow_key)
+    tenant, (running, paused) = other.tenant_id, keys
+    state = "SELECT is_paused, xmin::text FROM workflow_definitions WHERE tenant = %s AND key = %s"
+    admin.execute("UPDATE workflow_definitions SET is_paused = (key = %s) WHERE tenant = %s AND key = ANY(%s)",
+                  (paused, tenant, keys))
+    before = admin.execute(state, (tenant, paused)).fetchone()
+    fx = harness.open_fixture(GOLDEN)
+    try:
+        assert admin.execute(state, (tenant, running)).fetchone()[0], "another fixture's workflow is paused"
+        assert admin.execute(state, (tenant, paused)).fetchone() == before, "a paused workflow is not rewritten"
+    finally:
+        fx.cleanup()
+        fx.close()
