@@ -159,7 +159,8 @@ class Fixture:
     def _sweep_marked_rows(self) -> None:
         """Register (journaled, before anything can be written) the removal of what the workflow writes
         with this fixture's marker: notifications, interactions, comments, schedule entries, time entries,
-        documents, tickets (with the rows that hang on them), and on the sandbox its sent mail. Only rows created since the fixture opened, in its tenant, are touched."""
+        documents, tickets (with the rows that hang on them), and on the sandbox its sent mail. Only rows
+        created since the fixture opened, in its tenant, are touched."""
         parts = [f"{table} AS (DELETE FROM {table} WHERE tenant = %(tenant)s AND created_at >= %(since)s "
                  f"AND ({where}))" for table, where in _MARKED.items()]
         if self.keeps_sent_mail:
@@ -386,9 +387,7 @@ class Fixture:
                 raise FixtureError(f"{called_key} has no published version: publish it before {key}")
             step.update(workflowId=called_id, workflowVersion=int(version))
         update_draft(self.api, workflow_id, draft)
-        newest = self.db.scalar("SELECT coalesce(max(version), 0) FROM workflow_definition_versions "
-                                "WHERE workflow_id = %s", (workflow_id,))
-        return int(publish(self.api, workflow_id, int(newest) + 1)["publishedVersion"])
+        return int(publish(self.api, workflow_id, 1)["publishedVersion"])  # AlgaPSA publishes the next free version
 
     def _workflow_id_of(self, key: str) -> str:
         row = self.db.one(_LOOKUP, (self.tenant_id, key))
