@@ -61,6 +61,10 @@ class Overrides:
                            (*_params(settings), settings_id))
         return Record(fx.db.one(f"SELECT id, {columns} FROM tenant_email_settings WHERE id = %s", (settings_id,)) or {})
 
+    def _sandbox_only(self, why: str) -> None:
+        if not self._fx.target.is_sandbox:
+            raise SandboxOnly(why)
+
     def failing_email_delivery(self, status: int | None = None, message: str = "Invalid `to` field") -> Record:
         """Email settings whose provider fails to deliver, so ``email.send``'s failure paths can be asserted.
 
@@ -70,9 +74,8 @@ class Overrides:
         other than 429 is ``INTERNAL_ERROR``. Sandbox only: a real AlgaPSA cannot reach this machine's loopback.
         """
         fx = self._fx
-        if not fx.target.is_sandbox:
-            raise SandboxOnly("a failing email provider is a double on this machine's loopback, which only the "
-                              "sandbox can reach")
+        self._sandbox_only("a failing email provider is a double on this machine's loopback, which only the "
+                           "sandbox can reach")
         if status is None:
             config = {**SMTP_TEST_SERVER["config"], "host": "127.0.0.1", "port": closed_port()}
             provider = {**SMTP_TEST_SERVER, "providerId": "fixture-smtp-refused", "config": config}
@@ -88,8 +91,7 @@ class Overrides:
         configured (``tickets.close`` then fails with ``INTERNAL_ERROR``); cleanup marks them closed again.
         Returns their ids. Sandbox only: on a real tenant, people close tickets meanwhile."""
         fx = self._fx
-        if not fx.target.is_sandbox:
-            raise SandboxOnly("hiding the closed ticket statuses would change how a real tenant closes tickets")
+        self._sandbox_only("hiding the closed ticket statuses would change how a real tenant closes tickets")
         ids = [str(row["status_id"]) for row in fx.db.records(
             "SELECT status_id FROM statuses WHERE tenant = %s AND status_type = 'ticket' AND is_closed", (fx.tenant_id,))]
         fx.on_cleanup(Sql("UPDATE statuses SET is_closed = true WHERE tenant = %s AND status_id = ANY(%s::uuid[])",
@@ -115,8 +117,7 @@ class Overrides:
         that permission's grants to the actor's roles are removed and put back at cleanup. Returns how many
         were removed. Sandbox only: on a real tenant it would take the permission from everyone in those roles."""
         fx = self._fx
-        if not fx.target.is_sandbox:
-            raise SandboxOnly("taking a permission from the workflow's actor would take it from everyone in its roles")
+        self._sandbox_only("taking a permission from the workflow's actor would take it from everyone in its roles")
         grants = fx.db.records(
             "SELECT DISTINCT rp.role_id, rp.permission_id, rp.created_at FROM role_permissions rp "
             "JOIN permissions p ON p.tenant = rp.tenant AND p.permission_id = rp.permission_id "
