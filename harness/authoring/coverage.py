@@ -220,7 +220,8 @@ def read_fixture(folder: Path) -> FixtureFacts:
     steps = bundle_steps(workflows)
     facts = FixtureFacts(folder.name, area_of(folder.name))
     triggers = _trigger_events(workflows)
-    asserts_run = _has(calls, "expect_run")
+    names = {c.name for c in calls}
+    asserts_run = "expect_run" in names
     if asserts_run:
         facts.events = triggers
     for step_id in _succeeded_ids(calls):
@@ -230,11 +231,11 @@ def read_fixture(folder: Path) -> FixtureFacts:
             facts.action_errors |= {(s.action, call.kwargs["code"]) for s in steps.get(str(call.arg(0, "")), [])
                                     if s.action}
     facts.node_types = _asserted_types(steps, calls)
-    if _has(calls, "post_event") and (asserts_run or _has(calls, "expect_no_run")):
+    checks_outcome = asserts_run or "expect_no_run" in names
+    if "post_event" in names and checks_outcome:
         facts.trigger_kinds.add("event API")
-    names = {c.name for c in calls}
     for resource, published in REST_EVENTS.items():
-        if names & _REST_CALLS[resource] and triggers & published and (asserts_run or "expect_no_run" in names):
+        if names & _REST_CALLS[resource] and triggers & published and checks_outcome:
             facts.trigger_kinds.add(f"/api/v1 {resource}")
     facts.behaviours = {name for name, proves in BEHAVIOURS.items() if proves(workflows, steps, calls)}
     return facts
