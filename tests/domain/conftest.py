@@ -1,6 +1,7 @@
 """An opened fixture (the golden one) on the session sandbox, in this process, with its own journal folder."""
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -42,3 +43,10 @@ def admin(sandbox_state: dict) -> Iterator[psycopg.Connection]:
 
 def count(conn: psycopg.Connection, sql: str, *params: object) -> int:
     return conn.execute(f"SELECT count(*) FROM ({sql}) AS found", params).fetchone()[0]
+
+
+def golden_run(fx: Fixture) -> None:
+    """Trigger the golden workflow with a fresh ticket id and wait for its run."""
+    ticket_id = str(uuid.uuid4())
+    fx.post_event({"ticketId": ticket_id, "updatedFields": [], "changes": {}}, correlation_key=ticket_id)
+    fx.wait_for_run(timeout_ms=20_000)

@@ -1,27 +1,21 @@
 """fx.expect_run: the run's status, event type, step order and step statuses in one assertion."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from harness.errors import FixtureError
 from harness.expect import ExpectationFailed
 from harness.fixture import Fixture
 
+from .conftest import golden_run
+
 STEPS = ["mark-ready", "say-hello", "finish"]
-
-
-def _golden_run(fx: Fixture) -> None:
-    ticket_id = str(uuid.uuid4())
-    fx.post_event({"ticketId": ticket_id, "updatedFields": [], "changes": {}}, correlation_key=ticket_id)
-    fx.wait_for_run(timeout_ms=20_000)
 
 
 def test_a_run_matching_everything_passes_and_returns_its_steps(fx: Fixture) -> None:
     with pytest.raises(FixtureError, match="no run yet"):
         fx.expect_run()
-    _golden_run(fx)
+    golden_run(fx)
     steps = fx.expect_run("SUCCEEDED", event_type="TICKET_CREATED", steps=STEPS)
     assert list(steps.definition_step_id) == STEPS and fx.run_id == fx.run["run_id"]
     assert fx.summary()["workflow_key"] == "fixture.ticket-created-hello"
@@ -34,6 +28,6 @@ def test_a_run_matching_everything_passes_and_returns_its_steps(fx: Fixture) -> 
     ({"step_status": "FAILED"}, "steps not FAILED"),
 ])
 def test_each_part_that_differs_fails_with_its_own_message(fx: Fixture, kwargs: dict, message: str) -> None:
-    _golden_run(fx)
+    golden_run(fx)
     with pytest.raises(ExpectationFailed, match=message):
         fx.expect_run(**kwargs)

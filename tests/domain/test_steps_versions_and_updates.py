@@ -17,14 +17,7 @@ from harness.expect import ExpectationFailed
 from harness.fixture import Fixture
 from harness.workflow import definition_of
 
-from .conftest import GOLDEN, count
-
-
-def _trigger(fx: Fixture) -> None:
-    fx.mark_trigger()
-    ticket_id = str(uuid.uuid4())
-    fx.post_event({"ticketId": ticket_id, "updatedFields": [], "changes": {}}, correlation_key=ticket_id)
-    fx.wait_for_run(timeout_ms=20_000)
+from .conftest import GOLDEN, count, golden_run
 
 
 def _failing_version(fx: Fixture) -> dict:
@@ -38,7 +31,7 @@ def _failing_version(fx: Fixture) -> dict:
 
 
 def test_expect_step_asserts_one_step_and_names_what_differs(fx: Fixture) -> None:
-    _trigger(fx)
+    golden_run(fx)
     row = fx.expect_step("say-hello")
     assert row.status == "SUCCEEDED" and row.definition_step_id == "say-hello"
     with pytest.raises(ExpectationFailed, match="step say-hello status: expected 'FAILED', got 'SUCCEEDED'"):
@@ -54,7 +47,7 @@ def test_a_published_version_runs_next_and_its_failure_is_read_off_the_step(fx: 
     assert fx.publish(definition=_failing_version(fx)) == 2
     workflow = fx.find.workflow()
     assert (workflow.version, workflow.status, workflow.is_paused) == (2, "published", False)
-    _trigger(fx)
+    golden_run(fx)
     assert fx.run["workflow_version"] == 2
     fx.expect_run("FAILED", steps=["mark-ready", "say-hello", "assign-nobody"], step_status=None)
     row = fx.expect_step("assign-nobody", "FAILED", code="NOT_FOUND", category="ActionError", message="User not found")
