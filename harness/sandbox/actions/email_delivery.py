@@ -76,13 +76,13 @@ async def deliver_resend(options: dict[str, Any], message: dict[str, Any]) -> st
                 detail = _message(response)
             except httpx.HTTPError:
                 pass
-            retry = status is not None and (status == 429 or status >= 500)
-            if not retry or attempt == RESEND_RETRIES:
-                text = "Failed to send email after multiple attempts" + (f" (status {status})" if status else "") + \
-                    (f": {detail}" if detail else "")
-                raise transient("TRANSIENT_FAILURE", text) if retry else action_error("INTERNAL_ERROR", text)
+            retryable = status is not None and (status == 429 or status >= 500)
+            if not retryable or attempt == RESEND_RETRIES:
+                break
             await asyncio.sleep(RESEND_BASE_DELAY_S * 2 ** attempt)
-    raise AssertionError("unreachable")
+    text = "Failed to send email after multiple attempts" + (f" (status {status})" if status else "") + \
+        (f": {detail}" if detail else "")
+    raise transient("TRANSIENT_FAILURE", text) if retryable else action_error("INTERNAL_ERROR", text)
 
 
 def _message(response: httpx.Response) -> str | None:
