@@ -9,7 +9,7 @@ from psycopg.types.json import Json
 
 from ..cleanup import Sql
 from .finders import SandboxOnly
-from .provider_doubles import FailingApi, closed_port
+from .provider_doubles import closed_port, failing_api
 from .record import Record
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Overrides:
             config = {**SMTP_TEST_SERVER["config"], "host": "127.0.0.1", "port": closed_port()}
             provider = {**SMTP_TEST_SERVER, "providerId": "fixture-smtp-refused", "config": config}
         else:
-            api = FailingApi(status, message)
+            api = failing_api(status, message)
             fx.on_cleanup(api.close, "stop the failing email API")
             provider = {"providerId": "fixture-resend-failing", "providerType": "resend", "isEnabled": True,
                         "config": {"apiKey": "re_fixture", "baseUrl": api.base_url, "from": "no-reply@example.com"}}

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.domain.provider_doubles import FailingApi, closed_port
+from harness.domain.provider_doubles import ProviderApi, closed_port, failing_api
 from harness.sandbox.actions import email_delivery
 from harness.sandbox.runtime.run_errors import RuntimeFailure
 
@@ -32,44 +29,27 @@ def test_a_refused_smtp_connection_is_a_transient_failure() -> None:
 
 def test_resend_rejections_are_internal_errors_and_429_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(email_delivery, "RESEND_BASE_DELAY_S", 0.0)
-    rejecting, limited = FailingApi(422, "Invalid `to` field"), FailingApi(429, "Too many requests")
+    rejecting, limited = failing_api(422, "Invalid `to` field"), failing_api(429, "Too many requests")
     try:
         with pytest.raises(RuntimeFailure) as rejected:
             asyncio.run(email_delivery.deliver_resend({"baseUrl": rejecting.base_url, "apiKey": "k"}, MESSAGE))
         assert (rejected.value.code, rejected.value.message) == (
             "INTERNAL_ERROR", "Failed to send email after multiple attempts (status 422): Invalid `to` field")
-        assert rejecting.requests == 1, "a 4xx other than 429 is not retried"
+        assert len(rejecting.requests) == 1, "a 4xx other than 429 is not retried"
         with pytest.raises(RuntimeFailure) as throttled:
             asyncio.run(email_delivery.deliver_resend({"baseUrl": limited.base_url, "apiKey": "k"}, MESSAGE))
         assert (throttled.value.category, throttled.value.code) == ("TransientError", "TRANSIENT_FAILURE")
-        assert limited.requests == 1 + email_delivery.RESEND_RETRIES
+        assert len(limited.requests) == 1 + email_delivery.RESEND_RETRIES
     finally:
         rejecting.close()
         limited.close()
 
 
 def test_an_accepting_resend_api_gets_the_message_and_its_id_comes_back() -> None:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps({"id": "msg-1"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    api = ProviderApi(200, {"id": "msg-1"})
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        assert asyncio.run(email_delivery.deliver_resend({"baseUrl": base, "apiKey": "k"}, MESSAGE)) == "msg-1"
-        assert received == [{"from": "no-reply@example.com", "to": ["a@example.com"], "subject": "s", "html": None,
-                             "text": "t"}]
+        assert asyncio.run(email_delivery.deliver_resend({"baseUrl": api.base_url, "apiKey": "k"}, MESSAGE)) == "msg-1"
+        assert api.requests == [{"from": "no-reply@example.com", "to": ["a@example.com"], "subject": "s", "html": None,
+                                 "text": "t"}]
     finally:
-        server.shutdown()
-        server.server_close()
+        api.close()
