@@ -43,9 +43,11 @@ FIXTURE_MODULES = ("pandas", "pandas.io.formats.html", "IPython.display", "harne
                    "harness.contract.bundle_format", "httpcore", "certifi")
 """What a fixture's cells import (the library loads pandas, httpx and psycopg lazily): warm kernels import
 these before their fixture starts."""
-# What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily.
+# What a kernel start and a fixture's first cell would import; ipykernel loads most of it lazily (and
+# jupyter_client reads the network interfaces with psutil when the kernel loads its connection file).
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-           "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.extensions.storemagic",
+           "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.core.oinspect",
+           "IPython.extensions.storemagic", "IPython.utils.wildcard", "psutil",
            "tornado.platform.asyncio", "tornado.queues", "sqlite3", *FIXTURE_MODULES)
 _LAUNCHER = ["-m", "ipykernel_launcher"]
 # Numeric libraries start thread pools when imported, and a process that forks must not have any;
@@ -272,9 +274,12 @@ def serve(address: str) -> None:
             importlib.import_module(name)
         except ImportError:  # another ipykernel version: the kernel imports what it needs itself
             pass
+    from jupyter_client.localinterfaces import localhost
+
     from harness.http import tls_context
 
     tls_context()  # every kernel forked from here inherits the loaded CA bundle
+    localhost()  # and the machine's interface list, which each kernel start would otherwise read anew
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished kernels are reaped by the system
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle; it closes stdin
     with listener:
@@ -291,3 +296,5 @@ def serve(address: str) -> None:
 
 if __name__ == "__main__":
     serve(sys.argv[1])
+    sys.stdout.flush()
+    os._exit(0)  # nothing left to finalise: skip tearing down pandas, IPython and the rest (a few hundred ms)
