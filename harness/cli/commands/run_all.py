@@ -112,8 +112,9 @@ def _run_all_with(paths: tuple[str, ...], keyword: str | None, jobs: int | None,
         click.echo(notice, err=True)
     workers = min(requested, len(lanes), len(folders))
 
-    # run-all has imported httpx (and so anyio, a pytest plugin) before pytest starts: nothing to rewrite there
-    args = [str(folder) for folder in folders] + ["-q", "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # Fixtures assert in their kernels: nothing these pytest processes import needs assertion rewriting,
+    # which would otherwise parse and recompile every plugin module in the controller and each worker.
+    args = [str(folder) for folder in folders] + ["-q", "--no-header", "--assert=plain"]
     args += _target_args(target, target_flags.get("cookie_file"), timeout_ms, force, skip_import)
     if workers > 1:
         args += ["-n", str(workers)]
@@ -157,7 +158,7 @@ def _select(folders: list[Any], selection: list[str]) -> list[Any]:
     said = io.StringIO()
     with contextlib.redirect_stderr(said), contextlib.redirect_stdout(io.StringIO()):
         status = pytest.main([*map(str, folders), "--collect-only", "-q", "-p", "no:cacheprovider",
-                              "-W", "ignore::pytest.PytestAssertRewriteWarning", *selection], plugins=[_Selected()])
+                              "--assert=plain", *selection], plugins=[_Selected()])
     if status != pytest.ExitCode.OK and status != pytest.ExitCode.NO_TESTS_COLLECTED:
         message = " ".join(said.getvalue().split()).removeprefix("ERROR: ")
         raise click.UsageError(message or f"pytest could not select fixtures (exit status {int(status)})")
