@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..artifacts import render_failure_notebook
-from ..execution.failures import failure_details
-from ..execution.single import FixtureResult
+if TYPE_CHECKING:  # the xdist controller reads verdicts for every report: it loads the runner only for a failure
+    from ..execution.single import FixtureResult
 
 PROPERTY_NAMES = ("testId", "durationMs", "workMs", "reason", "tenantId", "runId", "workflowId", "artifacts")
 
@@ -47,6 +46,8 @@ def summary_line(report: pytest.TestReport, found: dict[str, str]) -> str:
 
 def describe_failure(result: FixtureResult) -> str:
     """The failure section: the reason, the failing cell with its source and error, the artifacts folder."""
+    from ..execution.failures import failure_details
+
     details = failure_details(result)
     lines = [f"FAIL {result.test_id}: {result.reason}"]
     if details.cell_label:
@@ -67,6 +68,8 @@ def html_extras(config: pytest.Config, found: dict[str, str]) -> list[Any]:
     if not report_path or not artifacts_dir:
         return []
     from pytest_html import extras
+
+    from ..artifacts import render_failure_notebook
 
     base = Path(report_path).resolve().parent
     links = []
