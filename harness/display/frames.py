@@ -38,7 +38,14 @@ def for_display(frame: pd.DataFrame, max_rows: int = MAX_SHOWN_ROWS, max_chars: 
     shown = frame
     if len(frame) > max_rows:
         shown = pd.concat([frame.head(max_rows - max_rows // 2), frame.tail(max_rows // 2)])
-    return shown.map(lambda cell: short(cell, max_chars)) if not shown.empty else shown
+    # only text and JSON can be long: other columns (numbers, times, nullable integers) keep their values and dtype
+    texts = [i for i, dtype in enumerate(shown.dtypes) if dtype == object or isinstance(dtype, pd.StringDtype)]
+    if shown.empty or not texts:
+        return shown
+    shown = shown.copy(deep=False)
+    for i in texts:  # by position: labels may repeat
+        shown.isetitem(i, [short(cell, max_chars) for cell in shown.iloc[:, i]])
+    return shown
 
 
 def display_frames(title: str, *frames: tuple[str, pd.DataFrame], figure: Any = None) -> bool:

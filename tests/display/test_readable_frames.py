@@ -1,15 +1,18 @@
 """Readable DataFrames: ids short in the display only, never wrapped, blanks for missing values."""
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import numpy as np
 import pandas as pd
+import pytest
 from bs4 import BeautifulSoup
 from IPython.core.interactiveshell import InteractiveShell
 
 from harness.display import install_readable_frames
-from harness.display.readable import readable_html
+from harness.display.frames import for_display
+from harness.display.readable import _pandas_table, readable_html
 
 RUN_ID = "5b32becd-11ec-4959-9353-779a5653b732"
 
@@ -78,3 +81,61 @@ def test_install_registers_once_and_only_inside_ipython():
         assert "5b32becd…" in data["text/html"] and RUN_ID in data["text/plain"]
     finally:
         InteractiveShell.clear_instance()
+
+
+
+def _pandas_drawn(frame: pd.DataFrame) -> str:
+    """readable_html of a short frame as pandas' own to_html draws it (the path for other frames)."""
+    html = _pandas_table(frame, pd.get_option("display.max_colwidth"), None, None)
+    if pd.get_option("display.show_dimensions") is True:
+        html = html.removesuffix("</div>") + f"<p>{frame.shape[0]} rows × {frame.shape[1]} columns</p>\n</div>"
+    return html
+
+
+FLAT_FRAMES = {
+    "mixed": _frame(),
+    "numbers and times": pd.DataFrame({
+        "f": [1.5, 2.25, 1e10, np.nan], "b": [True, False, True, False], "i": [1, 2, 3, 4],
+        "u": np.array([1, 2, 3, 4], dtype=np.uint8), "c": [1 + 2j, 0, 3j, 1],
+        "t": pd.to_datetime(["2026-01-01 00:00:00", "2026-01-02 03:04:05", None, "2026-03-01 00:00:00"]),
+        "d": pd.to_timedelta([1, 2, None, 4], unit="s"), "<x>": ["<a>", "&", "", None]}),
+    "filtered rows": pd.DataFrame({"a": range(10), "s": list("abcdefghij")}).iloc[[2, 5, 7]],
+    "text labels": pd.DataFrame({"v": [1, 2]}, index=["x", RUN_ID]),
+    "repeated labels": pd.DataFrame([[1, "a"], [2, "b"]], columns=["x", "x"]),
+    "empty": pd.DataFrame({"a": [], "b": []}),
+}
+
+
+@pytest.mark.parametrize("option", [(), ("display.float_format", "{:.2f}".format), ("display.show_dimensions", True)],
+                         ids=["defaults", "float format", "dimensions"])
+@pytest.mark.parametrize("name", FLAT_FRAMES)
+def test_the_direct_table_is_pandas_own_html(name, option):
+    """Frames with flat labels are written directly (pandas' formatting costs milliseconds a frame):
+    the result is exactly what pandas' to_html draws for them."""
+    with pd.option_context(*option) if option else contextlib.nullcontext():
+        assert readable_html(FLAT_FRAMES[name]) == _pandas_drawn(FLAT_FRAMES[name])
+
+
+@pytest.mark.parametrize("max_rows, min_rows", [(60, 10), (7, 5), (9, 9)])
+def test_long_frames_match_pandas_truncation(max_rows, min_rows):
+    frame = pd.DataFrame({"n": range(70), "id": [str(uuid.UUID(int=i)) for i in range(70)]})
+    with pd.option_context("display.max_rows", max_rows, "display.min_rows", min_rows):
+        shown = pd.concat([frame.head(min_rows), frame.tail(min_rows)])
+        expected = _pandas_table(shown, pd.get_option("display.max_colwidth"), min_rows, None)
+        assert readable_html(frame) == expected.removesuffix("</div>") + "<p>70 rows × 2 columns</p>\n</div>"
+
+
+def test_for_display_shortens_text_and_json_only():
+    frame = pd.DataFrame({"data": [{"a": "x" * 100}, None, [1, 2]], "note": ["y" * 60, "ok", None],
+                          "attempt": pd.array([2, None, 1], dtype="Int64"), "ms": [1.5, np.nan, 3.0]})
+    before = frame.copy()
+    shown = for_display(frame, max_chars=10)
+    assert shown["data"].tolist()[0] == '{"a":"xxx…' and shown["data"].tolist()[2] == "[1,2]"
+    assert shown["note"].tolist()[:2] == ["y" * 9 + "…", "ok"]
+    assert shown["attempt"].dtype == "Int64" and shown["ms"].dtype == "float64"
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_for_display_keeps_first_and_last_rows():
+    shown = for_display(pd.DataFrame({"n": range(50)}), max_rows=6)
+    assert shown["n"].tolist() == [0, 1, 2, 47, 48, 49]
