@@ -76,13 +76,14 @@ class FixtureSession:
             raise
         self.pool, self.lanes = pool, lanes
 
-    def run(self, fixture: FixtureFolder, stop: StopRequest) -> tuple[FixtureResult, str]:
-        """Run one fixture in a lane of its own and a warm kernel; return the verdict and the tenant it ran in."""
+    def run(self, fixture: FixtureFolder, stop: StopRequest, *, last: bool = False) -> tuple[FixtureResult, str]:
+        """Run one fixture in a lane of its own and a warm kernel; return the verdict and the tenant it ran in.
+        ``last``: no other fixture follows in this process, so no kernel warms up for one."""
         self.prepare()
         if self.error is not None:
             raise self.error
         assert self.lanes is not None and self.pool is not None
-        lease = self.pool.lease()
+        lease = self.pool.lease(replace=not last)
         try:
             with claim_lane(self.lanes, self.slot) as lane:
                 result = run_fixture(fixture, lane, force=self.options.force, skip_import=self.options.skip_import,

@@ -129,13 +129,15 @@ class KernelPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def lease(self) -> KernelLease:
-        """The oldest warming kernel (a new one when none is warming); a replacement starts at once."""
+    def lease(self, *, replace: bool = True) -> KernelLease:
+        """The oldest warming kernel (a new one when none is warming); a replacement starts at once
+        unless ``replace`` is false (no fixture will need it)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the kernel pool is closed")
             future = self._ready.popleft() if self._ready else self._start_one(count=False)
-            self._top_up()
+            if replace:
+                self._top_up()
         return KernelLease(self, future)
 
     def call(self, coro: Coroutine[Any, Any, _T]) -> _T:

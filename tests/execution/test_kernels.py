@@ -123,3 +123,28 @@ def test_a_prelaunched_kernel_is_adopted_as_the_first(tmp_path):
     assert int(pid) == kernel.process.pid and (cwd, var) == (str(tmp_path), "x"), "the very process started first"
     assert not Path(kernel.connection_file).exists(), "its connection file is gone once it answered"
     assert _gone(int(pid))
+
+
+def _kernel_pids() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if "ipykernel_launcher" in " ".join(p.cmdline())}
+
+
+def _kernels_after(seconds: float, expected: int) -> set[int]:
+    """The spawned kernels once ``expected`` of them run, or after ``seconds`` (pool starts are asynchronous)."""
+    deadline = time.monotonic() + seconds
+    while len(pids := _kernel_pids()) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
+
+
+@pytest.mark.parametrize("replace", [True, False], ids=["more to come", "last fixture"])
+def test_a_lease_starts_a_replacement_only_when_more_fixtures_follow(replace, tmp_path):
+    with KernelPool(1, fork=False) as pool:
+        lease = pool.lease(replace=replace)
+        try:
+            pid = lease({}, tmp_path).provisioner.pid
+            kernels = _kernels_after(3.0, expected=2)
+            assert kernels == {pid} if not replace else (pid in kernels and len(kernels) == 2)
+        finally:
+            lease.release()
