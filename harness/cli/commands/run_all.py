@@ -188,7 +188,7 @@ def _run_pytest(args: list[str], keyword: str | None) -> int:
     """Run pytest in this process and turn its exit status into run-all's."""
     import pytest
 
-    from ...batch.plugin import STOPPED_BY
+    from ...batch.plugin import STOPPED_BY, exit_quickly
 
     captured: dict[str, Any] = {}
 
@@ -197,6 +197,7 @@ def _run_pytest(args: list[str], keyword: str | None) -> int:
             captured["signal"] = config.stash.get(STOPPED_BY, None)
 
     status = int(pytest.main(args, plugins=[_Recorder()]))
+    exit_quickly()
     if captured.get("signal"):
         return 128 + int(captured["signal"])
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
