@@ -9,12 +9,10 @@ Run as ``python -m harness.execution.forkserver SOCKET``: it says it is ready on
 requests on the Unix socket (one JSON line in, one JSON line out, per connection) until its stdin
 closes. :class:`ForkServer` starts and owns one; :class:`ForkServerClient` uses one from any process
 of the same user, so the pytest-xdist workers of a batch share the server its controller started
-(``HARNESS_FORK_SERVER``). :class:`ForkProvisioner` is a jupyter_client provisioner that asks a
-server for the process instead of spawning one, and watches the (non-child) kernel through a pidfd.
+(``HARNESS_FORK_SERVER``). jupyter_client reaches a server through :mod:`.fork_provisioner`.
 """
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import json
@@ -29,11 +27,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator, NoReturn
-
-from jupyter_client.connect import KernelConnectionInfo
-from jupyter_client.provisioning import LocalProvisioner
 
 CONNECT_WAIT_S = 10.0  # a server just started binds its socket within a Python start-up
 SHARED_ENV = "HARNESS_FORK_SERVER"
@@ -49,7 +43,7 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "i
            "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.history", "IPython.core.oinspect",
            "IPython.extensions.storemagic", "IPython.utils.wildcard", "psutil",
            "tornado.platform.asyncio", "tornado.queues", "sqlite3", *FIXTURE_MODULES)
-_LAUNCHER = ["-m", "ipykernel_launcher"]
+LAUNCHER = ["-m", "ipykernel_launcher"]
 # Numeric libraries start thread pools when imported, and a process that forks must not have any;
 # kernels get their own environment (the request's) in place of this one.
 _SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -59,16 +53,6 @@ _SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THR
 def supported() -> bool:
     """Forking needs ``os.fork`` and pidfds (Linux 5.3+) to watch kernels that are not our children."""
     return hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
-
-
-def forkable(cmd: list[str]) -> bool:
-    """True when ``cmd`` starts ipykernel with this very Python environment (the server's own)."""
-    if len(cmd) < 3 or cmd[1:3] != _LAUNCHER:
-        return False
-    try:
-        return os.path.samefile(os.path.dirname(cmd[0]), os.path.dirname(sys.executable))
-    except OSError:
-        return False
 
 
 class ForkServerClient:
@@ -159,63 +143,6 @@ def shared() -> Iterator[ForkServer | None]:
     finally:
         os.environ.pop(SHARED_ENV, None)
         server.close()
-
-
-class ForkedProcess:
-    """A Popen-like view of a forked kernel, watched through a pidfd (its exit status is not ours to read)."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-        try:
-            self._fd: int | None = os.pidfd_open(pid)
-        except ProcessLookupError:
-            self._fd, self.returncode = None, -1
-
-    def poll(self) -> int | None:
-        return self.wait(timeout=0, raise_on_timeout=False)
-
-    def wait(self, timeout: float | None = None, raise_on_timeout: bool = True) -> int | None:
-        if self.returncode is None and self._fd is not None:
-            readable, _, _ = select.select([self._fd], [], [], timeout)
-            if readable:
-                os.close(self._fd)
-                self._fd, self.returncode = None, -1
-            elif raise_on_timeout and timeout is not None:
-                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
-        return self.returncode
-
-    def send_signal(self, signum: int) -> None:
-        if self._fd is not None:
-            signal.pidfd_send_signal(self._fd, signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-
-class ForkProvisioner(LocalProvisioner):
-    """Launches this environment's ipykernel through a fork server, other kernels as usual."""
-
-    server: ForkServerClient | None = None
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        if self.server is None or not forkable(cmd):
-            return await super().launch_kernel(cmd, **kwargs)
-        cwd = kwargs.get("cwd")
-        try:
-            pid = await asyncio.to_thread(self.server.spawn, cmd[3:], dict(kwargs.get("env") or os.environ),
-                                          str(cwd) if cwd else None)
-        except RuntimeError:  # the server is gone: the forking was an optimisation, start it the usual way
-            return await super().launch_kernel(cmd, **kwargs)
-        self.process = ForkedProcess(pid)
-        self.pid = self.pgid = pid  # the child leads its own session and process group
-        self.cwd = cwd or Path.cwd()
-        return self.connection_info
 
 
 # -- the server process --------------------------------------------------------------------------

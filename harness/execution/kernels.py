@@ -28,7 +28,7 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.provisioning import LocalProvisioner
 
-from . import forkserver
+from . import fork_provisioner, forkserver
 from .prelaunch import KERNEL_ARGS, PrelaunchedKernel
 
 WARM_CODE = "import " + ", ".join(forkserver.FIXTURE_MODULES)
@@ -200,7 +200,7 @@ class KernelPool:
             _adopt(km, adopted)
         else:
             if self._server is not None:
-                km.provisioner = forkserver.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,
+                km.provisioner = fork_provisioner.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,
                                                             parent=km)
                 km.provisioner.server = self._server
             options: dict[str, Any] = {"env": {**self._env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
