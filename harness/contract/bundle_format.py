@@ -4,11 +4,14 @@ Shared by the kit (checking a fixture before import) and the sandbox (import val
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from rfc3339_validator import validate_rfc3339
+
+if TYPE_CHECKING:  # jsonschema (a tenth of a second to import) is loaded only to explain a rejected bundle
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _ACTION_REF = {"type": "object", "additionalProperties": False, "required": ["actionId", "version"],
@@ -77,13 +80,18 @@ BUNDLE_SCHEMA: dict[str, Any] = {
     },
 }
 
-_VALIDATOR = Draft202012Validator(BUNDLE_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+@cache
+def validator() -> Draft202012Validator:
+    """The jsonschema validator that explains a rejected bundle."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(BUNDLE_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @cache
 def _fast_check() -> Callable[[Any], Any]:
-    # Every keyword used reads the same in draft 7, fastjsonschema's newest; the one format
-    # (exportedAt's date-time) is left to the checker jsonschema uses, so both agree on it.
+    # Every keyword used reads the same in draft 7, fastjsonschema's newest. The one format,
+    # exportedAt's date-time, is checked as jsonschema's checker (rfc3339-validator) does.
     schema = {key: value for key, value in BUNDLE_SCHEMA.items() if key != "$schema"}
     return fastjsonschema.compile(schema, use_default=False, use_formats=False)
 
@@ -93,7 +101,7 @@ def _conforms(bundle: Any) -> bool:
         _fast_check()(bundle)
     except fastjsonschema.JsonSchemaValueException:
         return False
-    return bool(Draft202012Validator.FORMAT_CHECKER.conforms(bundle["exportedAt"], "date-time"))
+    return bool(validate_rfc3339(bundle["exportedAt"].upper()))  # as jsonschema's date-time checker calls it
 
 
 def _pointer(parts: Any) -> str:
@@ -135,7 +143,7 @@ def bundle_errors(bundle: Any) -> list[dict[str, Any]]:
     if _conforms(bundle):
         return []
     errors = []
-    for error in sorted(_VALIDATOR.iter_errors(bundle), key=lambda e: list(e.absolute_path)):
+    for error in sorted(validator().iter_errors(bundle), key=lambda e: list(e.absolute_path)):
         message, params = _message(error)
         errors.append({"instancePath": _pointer(error.absolute_path),
                        "schemaPath": "#" + _pointer(error.absolute_schema_path),

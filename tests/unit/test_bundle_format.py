@@ -9,14 +9,14 @@ from typing import Any, Callable
 
 import pytest
 
-from harness.contract.bundle_format import _VALIDATOR, bundle_errors
+from harness.contract.bundle_format import bundle_errors, validator
 
 CATALOG = sorted(Path(__file__).resolve().parents[2].joinpath("fixtures").glob("*/bundle.json"))
 
 
 def _walked(bundle: Any) -> list[str]:
     """The keywords a full jsonschema walk finds violated."""
-    return sorted(error.validator for error in _VALIDATOR.iter_errors(bundle))
+    return sorted(error.validator for error in validator().iter_errors(bundle))
 
 
 def test_every_catalog_bundle_is_valid_by_both_checks():
@@ -52,6 +52,7 @@ CHANGES = {
     "hour 25": _set(["exportedAt"], "2026-01-01T25:00:00Z"),
     "offset without a colon": _set(["exportedAt"], "2026-01-01T00:00:00+0000"),
     "fractional seconds": _set(["exportedAt"], "2026-01-01T00:00:00.123Z"),
+    "lower-case t and z": _set(["exportedAt"], "2026-01-01t00:00:00z"),
     "key with capitals": _set([*W, "key"], "Fixture.Bad"),
     "missing metadata field": _drop([*W, "metadata", "isPaused"]),
     "extra metadata field": _set([*W, "metadata", "extra"], 1),
