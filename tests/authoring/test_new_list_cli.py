@@ -116,3 +116,13 @@ def test_list_of_the_repository_fixtures(harness_main):
 
 def test_list_of_a_missing_folder_is_an_error(harness_main, tmp_path):
     assert "no such fixtures folder" in one_error_line(harness_main("list", "--dir", str(tmp_path / "nope")))
+
+
+def test_list_names_an_unreadable_notebook_beside_a_good_bundle(harness_main, tmp_path):
+    for name, text in [("a-bad-json", '{"cells": ['), ("b-no-cells", '{"metadata": {}}')]:
+        assert harness_main("new", name, "--dir", str(tmp_path)).returncode == 0
+        (tmp_path / name / "test.ipynb").write_text(text)
+    listed = json.loads(harness_main("list", "--dir", str(tmp_path), "--json").stdout)
+    assert [f["event"] for f in listed] == ["TICKET_CREATED", "TICKET_CREATED"], "the bundle is still read"
+    assert "not a readable notebook (malformed JSON at line 1" in listed[0]["problem"]
+    assert "not a readable notebook (no list of cells)" in listed[1]["problem"]
