@@ -29,7 +29,7 @@ def cell_html(value: Any, limit: int | None = None) -> str:
     return clipped(str(value), limit) if limit else esc(value)
 
 
-def is_plain(dtype: Any) -> bool:
+def _is_plain(dtype: Any) -> bool:
     """NumPy numbers, booleans and times: pandas formats them itself (missing ones as ``na_rep``)."""
     import numpy as np
 
@@ -44,7 +44,7 @@ def _labels(index: pd.Index, limit: int | None) -> pd.Index:
     if isinstance(index, pd.MultiIndex):
         levels = [_labels(index.get_level_values(i), limit) for i in range(index.nlevels)]
         return pd.MultiIndex.from_arrays(levels, names=names)
-    if is_plain(index.dtype):
+    if _is_plain(index.dtype):
         return index.set_names(names)
     return pd.Index(index.map(partial(cell_html, limit=limit)), dtype=object, name=names[0])
 
@@ -57,13 +57,22 @@ def readable_html(frame: pd.DataFrame) -> str:
     rows, columns = frame.shape
     max_rows, max_cols = pd.get_option("display.max_rows"), pd.get_option("display.max_columns") or None
     long = bool(max_rows) and rows > max_rows
+    direct = _flat(frame) and not (max_cols and columns > max_cols)
+    gap = None
     if long:  # as pandas' own repr: a long frame shows its first and last min_rows / 2
         max_rows = pd.get_option("display.min_rows") or max_rows
-        frame = pd.concat([frame.head(max_rows), frame.tail(max_rows)])  # only what can be shown is formatted
+        half = max_rows // 2
+        # Only what can be shown is formatted. pandas' to_html truncates again; the direct table shows
+        # exactly these rows, with pandas' "..." row between them (a limit of 1 shows the first row alone).
+        if not direct:
+            frame = pd.concat([frame.head(max_rows), frame.tail(max_rows)])
+        elif half:
+            frame, gap = pd.concat([frame.head(half), frame.tail(half)]), half
+        else:
+            frame = frame.head(max_rows)
     limit = pd.get_option("display.max_colwidth")
-    if _flat(frame) and not (max_cols and columns > max_cols):
-        half = max_rows // 2 if long else None
-        html = _table(pd.concat([frame.head(half), frame.tail(half)]) if half else frame, limit, gap_after=half)
+    if direct:
+        html = _table(frame, limit, gap_after=gap)
     else:
         html = _pandas_table(frame, limit, max_rows, max_cols)
     dimensions = pd.get_option("display.show_dimensions")
@@ -80,7 +89,7 @@ def _flat(frame: pd.DataFrame) -> bool:
     index = frame.index
     return (not isinstance(index, pd.MultiIndex) and not isinstance(frame.columns, pd.MultiIndex)
             and index.name is None and frame.columns.name is None
-            and (not is_plain(index.dtype) or index.dtype.kind in "iu"))
+            and (not _is_plain(index.dtype) or index.dtype.kind in "iu"))
 
 
 _NOTEBOOK_STYLE = """<div>
@@ -108,12 +117,12 @@ def _table(frame: pd.DataFrame, limit: int | None, gap_after: int | None) -> str
     import pandas as pd
 
     cell = partial(cell_html, limit=limit)
-    label = str if is_plain(frame.index.dtype) else cell
+    label = str if _is_plain(frame.index.dtype) else cell
     body = [[label(value) for value in frame.index]]
     float_format = pd.get_option("display.float_format")
     for i, dtype in enumerate(frame.dtypes):
         column = frame.iloc[:, i]
-        if is_plain(dtype):
+        if _is_plain(dtype):
             text = column.to_string(index=False, header=False, na_rep="", float_format=float_format)
             body.append([line.strip() for line in text.split("\n")] if len(column) else [])
         else:
@@ -136,7 +145,7 @@ def _pandas_table(frame: pd.DataFrame, limit: int | None, max_rows: int | None, 
     import pandas as pd
 
     cell = partial(cell_html, limit=limit)
-    columns_shown = {i: frame.iloc[:, i].to_numpy() if is_plain(dtype) else frame.iloc[:, i].map(cell).to_numpy(object)
+    columns_shown = {i: frame.iloc[:, i].to_numpy() if _is_plain(dtype) else frame.iloc[:, i].map(cell).to_numpy(object)
                      for i, dtype in enumerate(frame.dtypes)}  # by position: labels may repeat
     shown = pd.DataFrame(columns_shown, index=_labels(frame.index, limit))
     shown.columns = _labels(frame.columns, limit)

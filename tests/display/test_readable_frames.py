@@ -83,7 +83,6 @@ def test_install_registers_once_and_only_inside_ipython():
         InteractiveShell.clear_instance()
 
 
-
 def _pandas_drawn(frame: pd.DataFrame) -> str:
     """readable_html of a short frame as pandas' own to_html draws it (the path for other frames)."""
     html = _pandas_table(frame, pd.get_option("display.max_colwidth"), None, None)
@@ -116,7 +115,7 @@ def test_the_direct_table_is_pandas_own_html(name, option):
         assert readable_html(FLAT_FRAMES[name]) == _pandas_drawn(FLAT_FRAMES[name])
 
 
-@pytest.mark.parametrize("max_rows, min_rows", [(60, 10), (7, 5), (9, 9)])
+@pytest.mark.parametrize("max_rows, min_rows", [(60, 10), (7, 5), (9, 9), (3, 1)])
 def test_long_frames_match_pandas_truncation(max_rows, min_rows):
     frame = pd.DataFrame({"n": range(70), "id": [str(uuid.UUID(int=i)) for i in range(70)]})
     with pd.option_context("display.max_rows", max_rows, "display.min_rows", min_rows):
