@@ -200,8 +200,8 @@ class KernelPool:
             _adopt(km, adopted)
         else:
             if self._server is not None:
-                km.provisioner = fork_provisioner.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,
-                                                            parent=km)
+                km.provisioner = fork_provisioner.ForkProvisioner(kernel_id=km.kernel_id,
+                                                                  kernel_spec=km.kernel_spec, parent=km)
                 km.provisioner.server = self._server
             options: dict[str, Any] = {"env": {**self._env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
                                        "extra_arguments": KERNEL_ARGS}
